@@ -1,0 +1,2 @@
+"""restock's domain: policies, supply and demand, promising, shipping.
+Imports the standard library only."""

@@ -1,0 +1,76 @@
+"""The KPIs of DESIGN.md over a range of days.
+
+Lines count in a range by the day they were placed (shipped, for promises
+kept), in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from restock.errors import InvalidInput
+from restock.services import validate as v
+from restock.storage.tables import events, order_lines, promise_changes
+from restock.storage.uow import UnitOfWork, read_only
+
+AGE_BUCKETS = ((0, 7, "0-7"), (8, 14, "8-14"), (15, 30, "15-30"), (31, None, "31+"))
+
+
+@read_only
+def kpis(uow: UnitOfWork, from_: Any = None, to: Any = None) -> dict[str, Any]:
+    start = v.day(from_, "from", optional=True) or uow.today - timedelta(days=30)
+    end = v.day(to, "to", optional=True) or uow.today
+    if end < start:
+        raise InvalidInput("'to' is before 'from'")
+    lo, hi = datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())
+    ol = order_lines.c
+    placed = (ol.placed_at >= lo) & (ol.placed_at < hi)
+    lines, backordered_lines, units, units_from_stock = uow.execute(sa.select(
+        sa.func.count(), sa.func.count().filter(ol.backordered_at_placement > 0),
+        sa.func.coalesce(sa.func.sum(ol.qty), 0), sa.func.coalesce(sa.func.sum(ol.allocated_at_placement), 0),
+    ).where(placed)).one()
+    shipped, kept = uow.execute(sa.select(
+        sa.func.count(), sa.func.count().filter(ol.shipped_on <= ol.first_promised_date),
+    ).where(ol.shipped_on >= start, ol.shipped_on <= end)).one()
+    delays = uow.execute(sa.select(sa.func.count()).select_from(promise_changes).where(
+        promise_changes.c.new_date > promise_changes.c.old_date,
+        promise_changes.c.at >= lo, promise_changes.c.at < hi)).scalar_one()
+    cancelled = uow.execute(sa.select(sa.func.count()).select_from(events).where(
+        events.c.type == "backorder.cancelled", events.c.at >= lo, events.c.at < hi)).scalar_one()
+    return {
+        "from": start.isoformat(), "to": end.isoformat(),
+        "lines_placed": lines, "units_ordered": int(units),
+        "backorder_rate": _ratio(backordered_lines, lines),
+        "fill_rate": _ratio(units_from_stock, units),
+        "promises_kept": _ratio(kept, shipped), "lines_shipped": shipped,
+        **_open_backorders(uow),
+        "delay_notices_per_backordered_line": _ratio(delays, backordered_lines),
+        "backorders_cancelled": cancelled,
+    }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _open_backorders(uow: UnitOfWork) -> dict[str, Any]:
+    ol = order_lines.c
+    ages: dict[str, int] = {label: 0 for *_, label in AGE_BUCKETS}
+    lines = units = 0
+    rows = uow.execute(sa.select(ol.placed_at, ol.qty_backordered).where(ol.qty_backordered > 0))
+    for placed_at, qty in rows:
+        lines += 1
+        units += qty
+        ages[_bucket((uow.today - placed_at.date()).days)] += 1
+    return {"open_backorders": lines, "open_backorder_units": units, "backorder_age_days": ages}
+
+
+def _bucket(age: int) -> str:
+    for low, high, label in AGE_BUCKETS:
+        if age >= low and (high is None or age <= high):
+            return label
+    return AGE_BUCKETS[0][2]
+

@@ -1,0 +1,346 @@
+"""SKU books in the database: load a SKU's supply and demand into a domain
+`SkuBook`, and write back what the domain decided (pegs, allocations, dates,
+ledger movements, events, shipments).
+
+Every function here runs inside a unit of work that already holds the lock
+on the SKU's stock row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from restock.domain.policy import BackorderPolicy, Mode
+from restock.domain.promising import Inbound, LineChange, SkuBook, WaitingLine
+from restock.domain.shipping import LineToShip, ShipPolicy, units_to_ship
+from restock.errors import NotFound
+from restock.storage.tables import (
+    DEFAULT_LOCATION,
+    locations,
+    movements,
+    order_lines,
+    orders,
+    pegs,
+    po_lines,
+    promise_changes,
+    purchase_orders,
+    shipment_lines,
+    shipments,
+    skus,
+    stock,
+    supplier_items,
+)
+from restock.storage.uow import UnitOfWork, chunks
+
+B = sa.bindparam
+
+
+@dataclass(frozen=True, slots=True)
+class SkuInfo:
+    code: str
+    policy: BackorderPolicy
+    lead_time_days: int | None
+    reorder_point: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A stock row's figures."""
+
+    on_hand: int
+    allocated: int
+    backordered: int
+    inbound: int
+
+    @classmethod
+    def of(cls, row: Any) -> Balance:
+        return cls(row.on_hand, row.allocated, row.backordered, row.inbound)
+
+    @property
+    def free(self) -> int:
+        return self.on_hand - self.allocated
+
+    @property
+    def position(self) -> int:
+        """Inventory position: what is here or coming, less what is owed."""
+        return self.on_hand + self.inbound - self.allocated - self.backordered
+
+
+@dataclass(frozen=True, slots=True)
+class LineMeta:
+    order_seq: int
+    order_id: str
+    line_no: int
+    ship_policy: str
+    first_promised_date: date
+
+
+def policy_of(row: Any) -> BackorderPolicy:
+    return BackorderPolicy(Mode(row.mode), row.cap, row.max_wait_days, row.release_date)
+
+
+def sku_infos(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, SkuInfo]:
+    wanted = sorted(set(codes))
+    primary = (sa.select(supplier_items.c.sku, supplier_items.c.lead_time_days)
+               .where(supplier_items.c.rank == 0).subquery())
+    query = (sa.select(skus.c.code, skus.c.mode, skus.c.cap, skus.c.max_wait_days, skus.c.release_date,
+                       skus.c.reorder_point, primary.c.lead_time_days)
+             .outerjoin(primary, primary.c.sku == skus.c.code)
+             .where(skus.c.code.in_(wanted)))
+    found = {row.code: SkuInfo(row.code, policy_of(row), row.lead_time_days, row.reorder_point)
+             for row in uow.execute(query)}
+    missing = [code for code in wanted if code not in found]
+    if missing:
+        raise NotFound(f"unknown SKU {', '.join(missing)}", {"skus": missing})
+    return found
+
+
+def handling_days(uow: UnitOfWork, location: str = DEFAULT_LOCATION) -> int:
+    days = uow.execute(sa.select(locations.c.handling_days)
+                       .where(locations.c.code == location)).scalar_one_or_none()
+    if days is None:
+        raise NotFound(f"unknown location {location}")
+    return int(days)
+
+
+_qty_open = po_lines.c.qty - po_lines.c.qty_received - po_lines.c.qty_closed
+
+
+def _inbound(uow: UnitOfWork, sku: str, location: str, *, unpegged_only: bool) -> list[Inbound]:
+    query = (sa.select(po_lines.c.id, purchase_orders.c.id.label("po_id"), po_lines.c.line_no,
+                       po_lines.c.po_seq, po_lines.c.eta, _qty_open.label("qty_open"),
+                       po_lines.c.qty_pegged)
+             .join(purchase_orders, purchase_orders.c.seq == po_lines.c.po_seq)
+             .where(po_lines.c.sku == sku, po_lines.c.location == location,
+                    (_qty_open > po_lines.c.qty_pegged) if unpegged_only else (_qty_open > 0)))
+    return [Inbound(r.id, r.po_id, r.line_no, r.po_seq, r.eta, r.qty_open, r.qty_pegged)
+            for r in uow.execute(query)]
+
+
+def _latest_eta(uow: UnitOfWork, sku: str, location: str) -> date | None:
+    return uow.execute(sa.select(sa.func.max(po_lines.c.eta))
+                       .where(po_lines.c.sku == sku, po_lines.c.location == location,
+                              _qty_open > 0)).scalar_one_or_none()
+
+
+def open_book(uow: UnitOfWork, info: SkuInfo, row: Any, handling: int) -> SkuBook:
+    """The part of the book that placement and quotes need: stock and the
+    supply not yet pegged (pegged supply is always a prefix)."""
+    return SkuBook(info.code, info.policy, uow.today, handling, info.lead_time_days,
+                   row.on_hand, row.allocated, row.backordered,
+                   _inbound(uow, info.code, row.location, unpegged_only=True),
+                   latest_eta=_latest_eta(uow, info.code, row.location))
+
+
+def full_book(uow: UnitOfWork, info: SkuInfo, row: Any,
+              handling: int) -> tuple[SkuBook, dict[int, LineMeta]]:
+    """The whole book, with every waiting line and its pegs, for a rematch."""
+    inbound = _inbound(uow, info.code, row.location, unpegged_only=False)
+    book = SkuBook(info.code, info.policy, uow.today, handling, info.lead_time_days,
+                   row.on_hand, row.allocated, row.backordered, inbound)
+    meta: dict[int, LineMeta] = {}
+    if not row.backordered:
+        return book, meta
+    query = (sa.select(order_lines.c.id, order_lines.c.qty_backordered, order_lines.c.promised_date,
+                       order_lines.c.placed_at, order_lines.c.line_no, order_lines.c.first_promised_date,
+                       orders.c.seq, orders.c.id.label("order_id"), orders.c.ship_policy)
+             .join(orders, orders.c.seq == order_lines.c.order_seq)
+             .where(order_lines.c.sku == info.code, order_lines.c.location == row.location,
+                    order_lines.c.qty_backordered > 0))
+    waiting = {}
+    for r in uow.execute(query):
+        waiting[r.id] = WaitingLine(r.id, r.order_id, r.qty_backordered, r.promised_date, r.placed_at)
+        meta[r.id] = LineMeta(r.seq, r.order_id, r.line_no, r.ship_policy, r.first_promised_date)
+    peg_rows = uow.execute(sa.select(pegs.c.line_id, pegs.c.po_line_id, pegs.c.qty)
+                           .join(po_lines, po_lines.c.id == pegs.c.po_line_id)
+                           .where(po_lines.c.sku == info.code, po_lines.c.location == row.location))
+    for line_id, po_line_id, qty in peg_rows:
+        waiting[line_id].pegs[po_line_id] = qty
+    book.waiting = list(waiting.values())
+    return book, meta
+
+
+# -- writing back ------------------------------------------------------------------
+
+
+def rematch(uow: UnitOfWork, info: SkuInfo, location: str, cause: str) -> list[LineChange]:
+    """Re-run the match of a SKU after a change of its supply or demand and
+    write the outcome. The caller has locked and already updated the stock row."""
+    row = uow.execute(sa.select(stock).where(stock.c.sku == info.code,
+                                             stock.c.location == location)).one()
+    if not row.backordered:
+        return []
+    book, meta = full_book(uow, info, row, handling_days(uow, location))
+    pegged_before = {s.po_line_id: s.qty_pegged for s in book.inbound}
+    changes = [c for c in book.rematch() if c.repegged]
+    _write_lines(uow, info.code, location, changes, meta, cause)
+    write_pegged(uow, book, pegged_before)
+    uow.execute(sa.update(stock).where(stock.c.sku == info.code, stock.c.location == location)
+                .values(allocated=book.allocated, backordered=book.backordered))
+    new_units = {c.line.line_id: c.take.allocated for c in changes if c.take.allocated}
+    after = ship_after(uow, info.policy.release_date)
+    open_shipments(uow, new_units, meta, dict.fromkeys(new_units, after))
+    return changes
+
+
+def _write_lines(uow: UnitOfWork, sku: str, location: str, changes: list[LineChange],
+                 meta: dict[int, LineMeta], cause: str) -> None:
+    if not changes:
+        return
+    uow.execute(
+        sa.update(order_lines).where(order_lines.c.id == B("b_id")).values(
+            qty_allocated=order_lines.c.qty_allocated + B("b_alloc"),
+            qty_backordered=B("b_back"), promised_date=B("b_date"), estimated=B("b_est")),
+        [{"b_id": c.line.line_id, "b_alloc": c.take.allocated, "b_back": c.take.backordered,
+          "b_date": c.new_date, "b_est": c.take.estimated} for c in changes])
+    repegged = [c for c in changes if c.take.pegs != c.line.pegs]
+    unpeg = [{"b_id": c.line.line_id} for c in repegged if c.line.pegs]
+    if unpeg:
+        uow.execute(sa.delete(pegs).where(pegs.c.line_id == B("b_id")), unpeg)
+    new_pegs = [{"line_id": c.line.line_id, "po_line_id": po_line_id, "qty": n}
+                for c in repegged for po_line_id, n in c.take.pegs.items()]
+    if new_pegs:
+        uow.execute(sa.insert(pegs), new_pegs)
+    allocated = [c for c in changes if c.take.allocated]
+    if allocated:
+        uow.execute(sa.insert(movements), [
+            movement(uow, sku, location, "available", "allocated", c.take.allocated, "allocate",
+                     f"line:{c.line.line_id}") for c in allocated])
+    moved = [c for c in changes if c.moved]
+    if moved:
+        uow.execute(sa.insert(promise_changes), [
+            {"line_id": c.line.line_id, "at": uow.now, "old_date": c.old_date, "new_date": c.new_date,
+             "cause": cause} for c in moved])
+    for change in changes:
+        _emit_line_change(uow, sku, change, meta[change.line.line_id], cause)
+
+
+def _emit_line_change(uow: UnitOfWork, sku: str, change: LineChange, meta: LineMeta, cause: str) -> None:
+    base = {"order": meta.order_id, "line": meta.line_no, "sku": sku}
+    if change.take.allocated:
+        uow.emit("line.allocated", {**base, "qty": change.take.allocated,
+                                    "qty_backordered": change.take.backordered,
+                                    "promised_date": change.new_date.isoformat()},
+                 order_id=meta.order_id, sku=sku)
+    if change.moved:
+        kind = "promise.delayed" if change.new_date > change.old_date else "promise.advanced"
+        uow.emit(kind, {**base, "old_date": change.old_date.isoformat(),
+                        "new_date": change.new_date.isoformat(),
+                        "first_promised_date": meta.first_promised_date.isoformat(),
+                        "estimated": change.take.estimated, "cause": cause},
+                 order_id=meta.order_id, sku=sku)
+
+
+def movement(uow: UnitOfWork, sku: str, location: str, source: str, dest: str, qty: int, reason: str,
+             ref: str | None) -> dict[str, Any]:
+    return {"at": uow.now, "sku": sku, "location": location, "source": source, "dest": dest,
+            "qty": qty, "reason": reason, "ref": ref}
+
+
+def write_pegged(uow: UnitOfWork, book: SkuBook, before: dict[int, int]) -> None:
+    """Store each PO line's pegged quantity where the book changed it."""
+    changed = [{"b_id": s.po_line_id, "b_pegged": s.qty_pegged}
+               for s in book.inbound if s.qty_pegged != before[s.po_line_id]]
+    if changed:
+        uow.execute(sa.update(po_lines).where(po_lines.c.id == B("b_id")).values(qty_pegged=B("b_pegged")),
+                    changed)
+
+
+# -- shipments ---------------------------------------------------------------------
+
+
+def open_shipments(uow: UnitOfWork, new_units: dict[int, int], meta: dict[int, LineMeta],
+                   ship_after: dict[int, date]) -> None:
+    """Put newly allocated units into shipments, as each order's ship policy
+    says: a partial order ships them now (or from the release date of a
+    preorder), a complete order once every unit of every line is allocated."""
+    partial: dict[tuple[int, date], dict[int, int]] = defaultdict(dict)
+    complete: set[int] = set()
+    for line_id, qty in new_units.items():
+        m = meta[line_id]
+        if m.ship_policy == ShipPolicy.COMPLETE:
+            complete.add(m.order_seq)
+        else:
+            partial[(m.order_seq, ship_after[line_id])][line_id] = qty
+    batches = [(seq, units, after) for (seq, after), units in partial.items()]
+    _insert_shipments(uow, batches + _complete_orders_ready(uow, complete))
+
+
+def ship_if_complete(uow: UnitOfWork, seqs: set[int]) -> None:
+    """Open a shipment for each complete-policy order that is now all allocated."""
+    _insert_shipments(uow, _complete_orders_ready(uow, seqs))
+
+
+def ship_after(uow: UnitOfWork, release_date: date | None) -> date:
+    return max(uow.today, release_date) if release_date else uow.today
+
+
+def _complete_orders_ready(uow: UnitOfWork, seqs: set[int]) -> list[tuple[int, dict[int, int], date]]:
+    """Complete-policy orders whose every open unit is now allocated."""
+    if not seqs:
+        return []
+    uow.lock_orders(seqs)
+    in_ready = (sa.select(shipment_lines.c.line_id, sa.func.sum(shipment_lines.c.qty).label("qty"))
+                .join(shipments, shipments.c.id == shipment_lines.c.shipment_id)
+                .where(shipments.c.status == "ready").group_by(shipment_lines.c.line_id).subquery())
+    lines: dict[int, list[LineToShip]] = defaultdict(list)
+    after: dict[int, date] = {}
+    for chunk in chunks(sorted(seqs)):
+        query = (sa.select(order_lines.c.id, order_lines.c.order_seq, order_lines.c.qty_allocated,
+                           order_lines.c.qty_backordered, sa.func.coalesce(in_ready.c.qty, 0).label("in_ready"),
+                           skus.c.release_date)
+                 .join(skus, skus.c.code == order_lines.c.sku)
+                 .outerjoin(in_ready, in_ready.c.line_id == order_lines.c.id)
+                 .where(order_lines.c.order_seq.in_(chunk)))
+        for r in uow.execute(query):
+            lines[r.order_seq].append(LineToShip(r.id, r.qty_allocated, r.qty_backordered, r.in_ready))
+            after[r.order_seq] = max(after.get(r.order_seq, uow.today), r.release_date or uow.today)
+    batches = []
+    for seq, order in lines.items():
+        units = units_to_ship(ShipPolicy.COMPLETE, order)
+        if units:
+            batches.append((seq, units, after[seq]))
+    return batches
+
+
+def _insert_shipments(uow: UnitOfWork, batches: list[tuple[int, dict[int, int], date]]) -> None:
+    if not batches:
+        return
+    ids = uow.execute(
+        sa.insert(shipments).returning(shipments.c.id, sort_by_parameter_order=True),
+        [{"order_seq": seq, "status": "ready", "ship_after": after, "created_at": uow.now}
+         for seq, _, after in batches]).scalars().all()
+    uow.execute(sa.insert(shipment_lines), [
+        {"shipment_id": shipment_id, "line_id": line_id, "qty": qty}
+        for shipment_id, (_, units, _) in zip(ids, batches, strict=True) for line_id, qty in units.items()])
+
+
+def record_done_lines(uow: UnitOfWork, line_ids: list[int]) -> None:
+    """A line whose last open unit has left (or been cancelled) records the day."""
+    uow.execute(sa.update(order_lines).where(
+        order_lines.c.id.in_(line_ids), order_lines.c.qty_shipped > 0, order_lines.c.shipped_on.is_(None),
+        order_lines.c.qty_shipped + order_lines.c.qty_cancelled == order_lines.c.qty,
+    ).values(shipped_on=uow.today))
+
+
+# -- signals -----------------------------------------------------------------------
+
+
+def stock_signals(uow: UnitOfWork, info: SkuInfo, location: str, before: Balance) -> None:
+    """Events for thresholds the SKU just crossed: back in stock, below reorder point."""
+    after = Balance.of(uow.execute(sa.select(stock).where(stock.c.sku == info.code,
+                                                          stock.c.location == location)).one())
+    if before.free <= 0 < after.free:
+        uow.emit("sku.back_in_stock", {"sku": info.code, "location": location, "available": after.free},
+                 sku=info.code)
+    rop = info.reorder_point
+    if rop is not None and before.position >= rop > after.position:
+        uow.emit("stock.below_reorder_point", {"sku": info.code, "location": location,
+                                               "inventory_position": after.position, "reorder_point": rop},
+                 sku=info.code)

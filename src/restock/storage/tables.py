@@ -1,0 +1,231 @@
+"""The schema. Alembic migrations (storage/migrations) create it; this module
+is their reference and what the services query with SQLAlchemy Core.
+
+Times are stored as naive UTC; dates are the shop's local dates.
+Every quantity change is a row in `movements`; `stock`, `po_lines.qty_pegged`
+and the quantities on `order_lines` are balances kept for speed and checked
+against the ledger by `restock check`.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Money = sa.Numeric(14, 4)
+Qty = sa.Integer
+Code = sa.String(64)
+
+locations = sa.Table(
+    "locations", metadata,
+    sa.Column("code", Code, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("handling_days", sa.Integer, nullable=False),
+)
+
+suppliers = sa.Table(
+    "suppliers", metadata,
+    sa.Column("code", Code, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("lead_time_days", sa.Integer, nullable=False),
+    sa.Column("lead_time_sd_days", sa.Float, nullable=False),
+)
+
+skus = sa.Table(
+    "skus", metadata,
+    sa.Column("code", Code, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("price", Money, nullable=False),
+    sa.Column("unit_cost", Money, nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("cap", sa.Integer),
+    sa.Column("max_wait_days", sa.Integer),
+    sa.Column("release_date", sa.Date),
+    sa.Column("reorder_point", sa.Integer),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+supplier_items = sa.Table(
+    "supplier_items", metadata,
+    sa.Column("sku", Code, sa.ForeignKey("skus.code"), primary_key=True),
+    sa.Column("supplier", Code, sa.ForeignKey("suppliers.code"), primary_key=True),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("lead_time_days", sa.Integer, nullable=False),
+    sa.Column("lead_time_sd_days", sa.Float, nullable=False),
+    sa.Column("unit_cost", Money, nullable=False),
+    sa.Column("moq", Qty, nullable=False),
+    sa.Column("pack_size", Qty, nullable=False),
+)
+
+stock = sa.Table(
+    "stock", metadata,
+    sa.Column("sku", Code, sa.ForeignKey("skus.code"), primary_key=True),
+    sa.Column("location", Code, sa.ForeignKey("locations.code"), primary_key=True),
+    sa.Column("on_hand", sa.BigInteger, nullable=False),
+    sa.Column("allocated", sa.BigInteger, nullable=False),
+    sa.Column("backordered", sa.BigInteger, nullable=False),
+    sa.Column("inbound", sa.BigInteger, nullable=False),
+    sa.Column("shipped", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("allocated >= 0 AND allocated <= on_hand", name="allocated_within_on_hand"),
+    sa.CheckConstraint("backordered >= 0 AND inbound >= 0 AND shipped >= 0", name="non_negative"),
+)
+
+purchase_orders = sa.Table(
+    "purchase_orders", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", Code, nullable=False, unique=True),
+    sa.Column("supplier", Code, sa.ForeignKey("suppliers.code"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("closed_at", sa.DateTime),
+)
+
+po_lines = sa.Table(
+    "po_lines", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("po_seq", sa.Integer, sa.ForeignKey("purchase_orders.seq"), nullable=False),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("sku", Code, sa.ForeignKey("skus.code"), nullable=False),
+    sa.Column("location", Code, sa.ForeignKey("locations.code"), nullable=False),
+    sa.Column("qty", Qty, nullable=False),
+    sa.Column("qty_received", Qty, nullable=False),
+    sa.Column("qty_closed", Qty, nullable=False),
+    sa.Column("qty_pegged", Qty, nullable=False),
+    sa.Column("eta", sa.Date, nullable=False),
+    sa.Column("first_eta", sa.Date, nullable=False),
+    sa.UniqueConstraint("po_seq", "line_no"),
+    sa.CheckConstraint("qty_received + qty_closed <= qty", name="received_within_qty"),
+    sa.CheckConstraint("qty_pegged >= 0 AND qty_pegged <= qty - qty_received - qty_closed",
+                       name="pegged_within_open"),
+    sa.Index(None, "sku", "eta"),
+)
+
+orders = sa.Table(
+    "orders", metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", Code, nullable=False, unique=True),
+    sa.Column("customer_email", sa.String(320), nullable=False),
+    sa.Column("customer_name", sa.String(200), nullable=False),
+    sa.Column("ship_policy", sa.String(16), nullable=False),
+    sa.Column("placed_at", sa.DateTime, nullable=False),
+    sa.Column("status_token", sa.String(64), nullable=False, unique=True),
+)
+
+order_lines = sa.Table(
+    "order_lines", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_seq", sa.Integer, sa.ForeignKey("orders.seq"), nullable=False),
+    sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("sku", Code, sa.ForeignKey("skus.code"), nullable=False),
+    sa.Column("location", Code, sa.ForeignKey("locations.code"), nullable=False),
+    sa.Column("qty", Qty, nullable=False),
+    sa.Column("qty_allocated", Qty, nullable=False),
+    sa.Column("qty_backordered", Qty, nullable=False),
+    sa.Column("qty_shipped", Qty, nullable=False),
+    sa.Column("qty_cancelled", Qty, nullable=False),
+    sa.Column("allocated_at_placement", Qty, nullable=False),
+    sa.Column("backordered_at_placement", Qty, nullable=False),
+    sa.Column("promised_date", sa.Date, nullable=False),
+    sa.Column("first_promised_date", sa.Date, nullable=False),
+    sa.Column("estimated", sa.Boolean, nullable=False),
+    sa.Column("placed_at", sa.DateTime, nullable=False),
+    sa.Column("shipped_on", sa.Date),
+    sa.UniqueConstraint("order_seq", "line_no"),
+    sa.CheckConstraint(
+        "qty_allocated >= 0 AND qty_backordered >= 0 AND qty_shipped >= 0 AND qty_cancelled >= 0 "
+        "AND qty_allocated + qty_backordered + qty_shipped + qty_cancelled = qty",
+        name="units_add_up",
+    ),
+    sa.Index("ix_order_lines_waiting", "sku", "promised_date", "placed_at", "id",
+             sqlite_where=sa.text("qty_backordered > 0"),
+             postgresql_where=sa.text("qty_backordered > 0")),
+    sa.Index(None, "placed_at"),
+)
+
+pegs = sa.Table(
+    "pegs", metadata,
+    sa.Column("line_id", sa.Integer, sa.ForeignKey("order_lines.id"), primary_key=True),
+    sa.Column("po_line_id", sa.Integer, sa.ForeignKey("po_lines.id"), primary_key=True),
+    sa.Column("qty", Qty, nullable=False),
+    sa.CheckConstraint("qty > 0", name="positive"),
+    sa.Index(None, "po_line_id"),
+)
+
+promise_changes = sa.Table(
+    "promise_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("line_id", sa.Integer, sa.ForeignKey("order_lines.id"), nullable=False, index=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("old_date", sa.Date, nullable=False),
+    sa.Column("new_date", sa.Date, nullable=False),
+    sa.Column("cause", sa.String(32), nullable=False),
+)
+
+shipments = sa.Table(
+    "shipments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("order_seq", sa.Integer, sa.ForeignKey("orders.seq"), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("ship_after", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("shipped_at", sa.DateTime),
+    sa.Column("tracking", sa.String(200)),
+    sa.Index(None, "status", "ship_after"),
+)
+
+shipment_lines = sa.Table(
+    "shipment_lines", metadata,
+    sa.Column("shipment_id", sa.Integer, sa.ForeignKey("shipments.id"), primary_key=True),
+    sa.Column("line_id", sa.Integer, sa.ForeignKey("order_lines.id"), primary_key=True, index=True),
+    sa.Column("qty", Qty, nullable=False),
+    sa.CheckConstraint("qty > 0", name="positive"),
+)
+
+movements = sa.Table(
+    "movements", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("sku", Code, nullable=False),
+    sa.Column("location", Code, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("dest", sa.String(16), nullable=False),
+    sa.Column("qty", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("ref", sa.String(80)),
+    sa.CheckConstraint("qty > 0", name="positive"),
+    sa.Index(None, "sku", "location"),
+)
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("order_id", Code, index=True),
+    sa.Column("sku", Code, index=True),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+# Single-row counters. `events` hands out event ids under a row lock taken
+# just before commit, so event ids are in commit order.
+counters = sa.Table(
+    "counters", metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+DEFAULT_LOCATION = "main"
+SEED_ROWS: dict[sa.Table, list[dict[str, object]]] = {
+    locations: [{"code": DEFAULT_LOCATION, "name": "Main warehouse", "handling_days": 1}],
+    counters: [{"name": "events", "value": 0}],
+}

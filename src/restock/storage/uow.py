@@ -1,0 +1,161 @@
+"""The unit of work: one service call, one transaction.
+
+It opens a transaction that rolls back unless committed, locks stock rows
+always in (sku, location) order, buffers events and writes them to the outbox
+just before commit under the event counter's row lock, so event ids follow
+commit order. `transaction` retries a call that lost a lock race
+(serialization failure, deadlock, lock timeout, SQLite busy).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from restock.errors import Busy, Conflict
+from restock.shop import Shop
+from restock.storage.engine import is_sqlite
+from restock.storage.tables import counters, events, orders, stock
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ATTEMPTS = 12
+RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+class UnitOfWork:
+    def __init__(self, shop: Shop, *, write: bool) -> None:
+        self.shop = shop
+        self.write = write
+        self.now = shop.clock.now().astimezone(UTC).replace(tzinfo=None)
+        self.today: date = shop.clock.today()
+        self.sqlite = is_sqlite(shop.engine)
+        self._events: list[dict[str, Any]] = []
+        self._committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        conn = self.shop.engine.connect()
+        if self.sqlite:
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE" if self.write else "DEFERRED")
+        self.conn = conn
+        self._tx = conn.begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._tx.is_active and not self._committed:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[*tuple[Any, ...]]:
+        return self.conn.execute(statement, params)
+
+    # -- locks ------------------------------------------------------------------
+
+    def lock_stock(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """Lock the stock rows of these (sku, location) keys, in key order."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        query = (sa.select(stock)
+                 .where(sa.tuple_(stock.c.sku, stock.c.location).in_(wanted))
+                 .order_by(stock.c.sku, stock.c.location))
+        if not self.sqlite:
+            query = query.with_for_update()
+        return {(row.sku, row.location): row for row in self.execute(query)}
+
+    def lock_orders(self, seqs: Iterable[int]) -> None:
+        """Lock order rows (after any stock rows), in order."""
+        wanted = sorted(set(seqs))
+        if wanted and not self.sqlite:
+            for chunk in chunks(wanted):
+                self.execute(sa.select(orders.c.seq).where(orders.c.seq.in_(chunk))
+                             .order_by(orders.c.seq).with_for_update()).all()
+
+    # -- events -----------------------------------------------------------------
+
+    def emit(self, type_: str, data: dict[str, Any], *, order_id: str | None = None,
+             sku: str | None = None) -> None:
+        self._events.append({"type": type_, "at": self.now, "order_id": order_id, "sku": sku,
+                             "data": data})
+
+    def commit(self) -> None:
+        if self._events:
+            last = self.execute(
+                sa.update(counters).where(counters.c.name == "events")
+                .values(value=counters.c.value + len(self._events)).returning(counters.c.value)
+            ).scalar_one()
+            first = last - len(self._events) + 1
+            for offset, event in enumerate(self._events):
+                event["id"] = first + offset
+            self.execute(sa.insert(events), self._events)
+        self._tx.commit()
+        self._committed = True
+
+
+def chunks(items: list[Any], size: int = 900) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _retryable(error: DBAPIError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def _run(shop: Shop, write: bool, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
+    for attempt in range(ATTEMPTS):
+        try:
+            with UnitOfWork(shop, write=write) as uow:
+                result = fn(uow, *args, **kwargs)
+                if write:
+                    uow.commit()
+                return result
+        except IntegrityError as error:
+            raise Conflict("the change conflicts with another one made at the same time; "
+                           "read the current state and try again",
+                           {"constraint": str(error.orig).splitlines()[0][:200]}) from None
+        except DBAPIError as error:
+            if not _retryable(error) or attempt == ATTEMPTS - 1:
+                if _retryable(error):
+                    raise Busy("the database stayed busy; try again") from None
+                raise
+            time.sleep(min(0.2, 0.002 * 2 ** attempt) * random.random())
+    raise AssertionError("unreachable")
+
+
+def transaction(fn: Callable[Concatenate[UnitOfWork, P], R]) -> Callable[Concatenate[Shop, P], R]:
+    """Run `fn` in a writing unit of work, committed on success, retried on lock races."""
+
+    @functools.wraps(fn)
+    def run(shop: Shop, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return _run(shop, True, fn, args, kwargs)
+
+    return run
+
+
+def read_only(fn: Callable[Concatenate[UnitOfWork, P], R]) -> Callable[Concatenate[Shop, P], R]:
+    """Run `fn` in a reading unit of work (never commits, never locks)."""
+
+    @functools.wraps(fn)
+    def run(shop: Shop, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return _run(shop, False, fn, args, kwargs)
+
+    return run
+
+
+def utc(at: datetime) -> datetime:
+    """A stored naive-UTC time as an aware datetime."""
+    return at.replace(tzinfo=UTC)
