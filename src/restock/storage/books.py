@@ -175,6 +175,9 @@ def rematch(uow: UnitOfWork, info: SkuInfo, location: str, cause: str) -> list[L
     row = uow.execute(sa.select(stock).where(stock.c.sku == info.code,
                                              stock.c.location == location)).one()
     if not row.backordered:
+        # Nothing waits: no PO line may stay pegged (the last waiting line may just have left).
+        uow.execute(sa.update(po_lines).where(po_lines.c.sku == info.code, po_lines.c.location == location,
+                                              po_lines.c.qty_pegged != 0).values(qty_pegged=0))
         return []
     book, meta = full_book(uow, info, row, handling_days(uow, location))
     pegged_before = {s.po_line_id: s.qty_pegged for s in book.inbound}
