@@ -212,7 +212,8 @@ def _cancel_line(uow: UnitOfWork, order_id: str, row: Any, qty: int) -> None:
     uow.execute(sa.update(order_lines).where(order_lines.c.id == row.id).values(
         qty_backordered=order_lines.c.qty_backordered - from_backorder,
         qty_allocated=order_lines.c.qty_allocated - from_allocated,
-        qty_cancelled=order_lines.c.qty_cancelled + qty))
+        qty_cancelled=order_lines.c.qty_cancelled + qty,
+        estimated=row.estimated and row.qty_backordered > from_backorder))
     # The rematch that follows re-pegs what is still waiting.
     uow.execute(sa.delete(pegs).where(pegs.c.line_id == row.id))
     uow.execute(sa.update(stock).where(stock.c.sku == row.sku, stock.c.location == row.location).values(
