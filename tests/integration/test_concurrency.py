@@ -1,0 +1,100 @@
+"""Concurrent buyers on a real PostgreSQL: many connections at once, started
+together by a barrier. SQLite serialises writers, so these run on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from restock import services as s
+from restock.errors import OrderRefused
+from restock.shop import Shop
+from tests.helpers import CUSTOMER, Given
+
+pytestmark = pytest.mark.postgres
+
+
+def together(n: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run work(0..n-1) on n threads released at the same moment; each result
+    is the return value or the exception raised."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> Any:
+        barrier.wait()
+        try:
+            return work(i)
+        except Exception as error:  # noqa: BLE001 - the test inspects what each buyer got
+            return error
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def buy(shop: Shop, order_id: str, *lines: tuple[str, int]) -> dict[str, Any]:
+    return s.place_order(shop, order_id, CUSTOMER, [{"sku": k, "qty": q} for k, q in lines])
+
+
+@pytest.mark.parametrize("units", [1, 5])
+def test_last_units_race_never_oversells(pg_shop: Shop, units: int) -> None:
+    Given(pg_shop).sku("LAST", "deny", on_hand=units)
+    results = together(20, lambda i: buy(pg_shop, f"B{i}", ("LAST", 1)))
+    accepted = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, OrderRefused)]
+    assert (len(accepted), len(refused)) == (units, 20 - units), [r for r in results if isinstance(r, Exception)
+                                                                  and not isinstance(r, OrderRefused)]
+    stock = s.get_sku(pg_shop, "LAST")["stock"]
+    assert (stock["on_hand"], stock["allocated"], stock["available"]) == (units, units, 0)
+    assert s.check_ledger(pg_shop)["problems"] == []
+
+
+def test_backorder_cap_is_never_exceeded_by_concurrent_buyers(pg_shop: Shop) -> None:
+    Given(pg_shop).sku("HYPE", "allow", cap=10, on_hand=3)
+    results = together(20, lambda i: buy(pg_shop, f"B{i}", ("HYPE", 1)))
+    accepted = [r for r in results if isinstance(r, dict)]
+    assert len(accepted) == 13
+    assert all(isinstance(r, OrderRefused) and r.details["lines"][0]["reason"] == "cap"
+               for r in results if not isinstance(r, dict))
+    stock = s.get_sku(pg_shop, "HYPE")["stock"]
+    assert (stock["allocated"], stock["backordered"]) == (3, 10)
+    assert s.check_ledger(pg_shop)["problems"] == []
+
+
+def test_orders_locking_skus_in_opposite_orders_never_deadlock(pg_shop: Shop) -> None:
+    given = Given(pg_shop)
+    given.sku("A", "deny", on_hand=1000)
+    given.sku("B", "deny", on_hand=1000)
+    lines = [(("A", 1), ("B", 1)), (("B", 1), ("A", 1))]
+    results = together(16, lambda t: [buy(pg_shop, f"T{t}-{i}", *lines[(t + i) % 2]) for i in range(13)])
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert errors == []
+    placed = sum(len(r) for r in results)
+    assert placed == 208
+    assert s.get_sku(pg_shop, "A")["stock"]["allocated"] == placed
+    assert s.get_sku(pg_shop, "B")["stock"]["allocated"] == placed
+    assert s.check_ledger(pg_shop)["problems"] == []
+
+
+def test_a_receipt_concurrent_with_placements_loses_nothing(pg_shop: Shop) -> None:
+    given = Given(pg_shop)
+    given.sku("MUG", "inbound")
+    given.po("P1", "MUG", 60, eta_day=5)
+
+    def work(i: int) -> Any:
+        if i % 5 == 0:
+            return s.receive(pg_shop, "P1", [{"line": 1, "qty": 6}])
+        return buy(pg_shop, f"B{i}", ("MUG", 2))
+
+    results = together(20, work)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    orders = [r for r in results if isinstance(r, dict) and "customer" in r]
+    assert len(orders) == 16
+    stock = s.get_sku(pg_shop, "MUG")["stock"]
+    assert stock["on_hand"] == 24
+    assert stock["allocated"] + stock["backordered"] == 32
+    assert stock["allocated"] == 24, "received stock must go to waiting backorders first"
+    assert sum(i["qty_open"] for i in stock["inbound"]) == 36
+    assert s.check_ledger(pg_shop)["problems"] == []
