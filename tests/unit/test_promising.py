@@ -37,7 +37,7 @@ def place(b: SkuBook, line_id: int, qty: int) -> Take:
     b.apply(decision)
     if decision.backordered:
         b.waiting.append(WaitingLine(line_id, f"O{line_id}", decision.backordered, decision.promised_date,
-                                     T0 + timedelta(seconds=line_id), dict(decision.pegs)))
+                                     T0 + timedelta(seconds=line_id), dict(decision.pegs), decision.estimated))
     return decision
 
 
@@ -168,3 +168,28 @@ def test_offer_changes_nothing() -> None:
     b = book(on_hand=2, inbound=[(1, 5, 4)])
     b.offer(5)
     assert (b.allocated, b.backordered, b.inbound[0].qty_pegged) == (0, 0, 0)
+
+
+def test_time_passing_alone_does_not_move_an_estimated_promise() -> None:
+    b = book(Mode.ALLOW, lead=7)
+    place(b, 1, 2)
+    b.today += timedelta(days=3)
+    change = b.rematch()[0]
+    assert (change.moved, change.new_date) == (False, day(8))
+
+
+def test_an_estimate_whose_date_passed_moves_to_the_lead_time_from_today() -> None:
+    b = book(Mode.ALLOW, lead=7)
+    place(b, 1, 2)
+    b.today += timedelta(days=10)
+    change = b.rematch()[0]
+    assert (change.old_date, change.new_date) == (day(8), day(18))
+
+
+def test_a_kept_estimate_still_waits_for_the_latest_open_eta() -> None:
+    b = book(Mode.ALLOW, lead=7)
+    place(b, 1, 2)
+    b.inbound.append(Inbound(9, "P9", 1, 9, day(12), 1))
+    b.__post_init__()
+    change = b.rematch()[0]
+    assert (change.take.pegs, change.take.virtual, change.new_date) == ({9: 1}, 1, day(13))

@@ -50,14 +50,7 @@ class WaitingLine:
     promised_date: date
     placed_at: datetime
     pegs: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def qty_virtual(self) -> int:
-        return self.qty - sum(self.pegs.values())
-
-    @property
-    def estimated(self) -> bool:
-        return self.qty_virtual > 0
+    estimated: bool = False
 
     def priority(self) -> tuple[date, datetime, int]:
         return (self.promised_date, self.placed_at, self.line_id)
@@ -112,7 +105,8 @@ class LineChange:
 
     @property
     def repegged(self) -> bool:
-        return self.take.allocated > 0 or self.take.pegs != self.line.pegs or self.moved
+        return (self.take.allocated > 0 or self.take.pegs != self.line.pegs or self.moved
+                or self.take.estimated != self.line.estimated)
 
 
 @dataclass(slots=True)
@@ -145,9 +139,15 @@ class SkuBook:
     def free(self) -> int:
         return self.on_hand - self.allocated
 
-    def virtual_date(self) -> date:
+    def virtual_date(self, kept: date | None = None) -> date:
+        """When supply beyond inbound would come: the lead time from today, or
+        `kept`, the date an earlier estimate already gave, while it is still
+        ahead (time passing alone does not move a promise); never before the
+        latest open ETA."""
         lead = self.lead_time_days if self.lead_time_days is not None else FALLBACK_LEAD_TIME_DAYS
         beyond = self.today + timedelta(days=lead)
+        if kept is not None and kept >= self.today:
+            beyond = min(beyond, kept)
         return max(beyond, self.latest_eta) if self.latest_eta else beyond
 
     def promise(self, supply_date: date) -> date:
@@ -156,8 +156,9 @@ class SkuBook:
         start = max(supply_date, release) if release else supply_date
         return start + timedelta(days=self.handling_days)
 
-    def offer(self, qty: int) -> Take:
-        """The supply the next `qty` units would get; changes nothing."""
+    def offer(self, qty: int, kept: date | None = None) -> Take:
+        """The supply the next `qty` units would get; changes nothing. `kept`:
+        see `virtual_date`."""
         remaining = qty
         allocated = min(max(self.free, 0), remaining)
         remaining -= allocated
@@ -172,7 +173,7 @@ class SkuBook:
                 remaining -= n
                 last = max(supply.eta, self.today)
         if remaining:
-            last = self.virtual_date()
+            last = self.virtual_date(kept)
         return Take(qty, allocated, pegs, remaining, last, self.promise(last))
 
     def _open_supply(self) -> islice[Inbound]:
@@ -241,12 +242,13 @@ class SkuBook:
         self.backordered = 0
         changes = []
         for line in sorted(self.waiting, key=WaitingLine.priority):
-            take = self.offer(line.qty)
+            kept = line.promised_date - timedelta(days=self.handling_days) if line.estimated else None
+            take = self.offer(line.qty, kept)
             self.apply(take)
             changes.append(LineChange(line, take))
         self.waiting = [
             WaitingLine(c.line.line_id, c.line.order_id, c.take.backordered, c.take.promised_date,
-                        c.line.placed_at, dict(c.take.pegs))
+                        c.line.placed_at, dict(c.take.pegs), c.take.estimated)
             for c in changes
             if c.take.backordered
         ]

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from restock.errors import InvalidInput
 from restock.services import validate as v
-from restock.storage.tables import events, order_lines, promise_changes
+from restock.storage.tables import events, order_lines, orders, promise_changes
 from restock.storage.uow import UnitOfWork, read_only
 
 AGE_BUCKETS = ((0, 7, "0-7"), (8, 14, "8-14"), (15, 30, "15-30"), (31, None, "31+"))
@@ -74,3 +74,26 @@ def _bucket(age: int) -> str:
             return label
     return AGE_BUCKETS[0][2]
 
+
+
+@read_only
+def promise_moves(uow: UnitOfWork, examples: int = 3) -> list[dict[str, Any]]:
+    """Promise changes by cause: how many moved later or earlier, by how many
+    days on average, and a few examples."""
+    pc, ol = promise_changes.c, order_lines.c
+    rows = uow.execute(sa.select(pc.cause, pc.old_date, pc.new_date, orders.c.id, ol.line_no, ol.sku)
+                       .join(order_lines, ol.id == pc.line_id).join(orders, orders.c.seq == ol.order_seq)
+                       .order_by(pc.id)).all()
+    by_cause: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = by_cause.setdefault(r.cause, {"cause": r.cause, "delayed": 0, "advanced": 0, "days": 0,
+                                              "examples": []})
+        shift = (r.new_date - r.old_date).days
+        entry["delayed" if shift > 0 else "advanced"] += 1
+        entry["days"] += abs(shift)
+        if len(entry["examples"]) < examples:
+            entry["examples"].append({"order": r.id, "line": r.line_no, "sku": r.sku,
+                                      "from": r.old_date.isoformat(), "to": r.new_date.isoformat()})
+    for entry in by_cause.values():
+        entry["average_days"] = round(entry.pop("days") / (entry["delayed"] + entry["advanced"]), 1)
+    return sorted(by_cause.values(), key=lambda e: -(e["delayed"] + e["advanced"]))

@@ -148,14 +148,16 @@ def full_book(uow: UnitOfWork, info: SkuInfo, row: Any,
     if not row.backordered:
         return book, meta
     query = (sa.select(order_lines.c.id, order_lines.c.qty_backordered, order_lines.c.promised_date,
-                       order_lines.c.placed_at, order_lines.c.line_no, order_lines.c.first_promised_date,
+                       order_lines.c.placed_at, order_lines.c.estimated, order_lines.c.line_no,
+                       order_lines.c.first_promised_date,
                        orders.c.seq, orders.c.id.label("order_id"), orders.c.ship_policy)
              .join(orders, orders.c.seq == order_lines.c.order_seq)
              .where(order_lines.c.sku == info.code, order_lines.c.location == row.location,
                     order_lines.c.qty_backordered > 0))
     waiting = {}
     for r in uow.execute(query):
-        waiting[r.id] = WaitingLine(r.id, r.order_id, r.qty_backordered, r.promised_date, r.placed_at)
+        waiting[r.id] = WaitingLine(r.id, r.order_id, r.qty_backordered, r.promised_date, r.placed_at,
+                                    estimated=r.estimated)
         meta[r.id] = LineMeta(r.seq, r.order_id, r.line_no, r.ship_policy, r.first_promised_date)
     peg_rows = uow.execute(sa.select(pegs.c.line_id, pegs.c.po_line_id, pegs.c.qty)
                            .join(po_lines, po_lines.c.id == pegs.c.po_line_id)

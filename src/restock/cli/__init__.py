@@ -1,0 +1,83 @@
+"""restock's command line: parse, call one service, show the result.
+
+Exit codes: 0 done, 1 a check found problems, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from restock import services as s
+from restock.clock import FixedClock, SystemClock
+from restock.cli import report
+from restock.demo import DemoShop
+from restock.errors import RestockError
+from restock.shop import Shop
+
+app = typer.Typer(help="restock: backorders with honest ship dates.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+console = Console()
+
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", envvar="RESTOCK_DATABASE_URL",
+                                                 help="Default: SQLite file restock.db here.")]
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="The demo's SQLite file; made anew.")] = Path("restock-demo.db"),
+    days: Annotated[int, typer.Option(min=7, max=120, help="How many days to simulate.")] = 28,
+    seed: Annotated[int, typer.Option(help="Same seed, same shop.")] = 7,
+) -> None:
+    """Run a demo shop for a few weeks, ending today, and report what happened."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    clock = FixedClock()
+    clock.set_today(SystemClock(os.environ.get("RESTOCK_TIMEZONE", "UTC")).today() - timedelta(days=days))
+    shop = Shop.open(f"sqlite:///{db}", clock)
+    with Progress(TextColumn("[bold]Running Kettle & Clay[/] day"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("days", total=days)
+        run = DemoShop(shop, clock, seed).run(days, lambda n: progress.update(task, completed=n))
+    report.demo(console, shop, run)
+    console.print(f"\nThe demo shop is in [bold]{db}[/]. Look again with: "
+                  f"[bold]RESTOCK_DATABASE_URL=sqlite:///{db} restock check[/]")
+    shop.close()
+
+
+@app.command()
+def check(
+    database_url: DatabaseUrl = None,
+    repair: Annotated[bool, typer.Option(help="Rewrite stock balances from the ledger.")] = False,
+) -> None:
+    """Replay the stock ledger and compare it with every balance kept."""
+    shop = Shop.open(database_url)
+    try:
+        if repair:
+            console.print(f"Rebuilt {s.rebuild_balances(shop)} stock rows from the ledger.")
+        result = s.check_ledger(shop)
+    finally:
+        shop.close()
+    report.ledger(console, result)
+    raise typer.Exit(0 if result["ok"] else 1)
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Create or upgrade the database schema."""
+    Shop.open(database_url).close()
+    console.print("The schema is up to date.")
+
+
+def main() -> None:
+    try:
+        app()
+    except RestockError as error:
+        console.print(f"[red]{error.message}[/]")
+        raise SystemExit(2) from None
