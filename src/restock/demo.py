@@ -217,7 +217,7 @@ class DemoShop:
 
     def _replenish(self, run: DemoRun) -> None:
         """A plain reorder-point rule (planning proper is restock's planner)."""
-        for code, (_, _, mode, _, _, rate, _) in CATALOG.items():
+        for code, (*_, rate, _) in CATALOG.items():
             sku = s.get_sku(self.shop, code)
             st = sku["stock"]
             inbound = sum(i["qty_open"] for i in st["inbound"])

@@ -9,8 +9,15 @@ from typing import Any
 import pytest
 
 from restock import services as s
-from restock.errors import AlreadyExists, InvalidInput, InvalidState, NotFound, OrderRefused, RestockError, \
-    StockShortfall
+from restock.errors import (
+    AlreadyExists,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    OrderRefused,
+    RestockError,
+    StockShortfall,
+)
 from restock.shop import Shop
 from tests.helpers import CUSTOMER, Given, snapshot
 

@@ -20,7 +20,7 @@ from restock import services as s
 from restock.clock import FixedClock
 from restock.errors import RestockError
 from restock.shop import Shop
-from restock.storage.books import full_book, handling_days, sku_infos
+from restock.storage.books import full_book, sku_infos
 from restock.storage.tables import events, order_lines, orders, po_lines, stock
 from restock.storage.uow import UnitOfWork
 from tests.conftest import empty_postgres
@@ -156,9 +156,8 @@ class Engine(RuleBasedStateMachine):
         stored is what the greedy match gives (dates may drift as days pass)."""
         with UnitOfWork(self.shop, write=False) as uow:
             infos = sku_infos(uow, SKUS)
-            handling = handling_days(uow)
             for row in uow.execute(sa.select(stock)).all():
-                book, _ = full_book(uow, infos[row.sku], row, handling)
+                book, _ = full_book(uow, infos[row.sku], row)
                 for change in book.rematch():
                     assert change.take.allocated == 0, (row.sku, change)
                     assert change.take.pegs == change.line.pegs, (row.sku, change)

@@ -12,7 +12,8 @@ from restock.domain.shipping import LineToShip, ShipPolicy, units_to_ship
 TODAY = date(2026, 12, 1)
 
 
-def book(mode: Mode, on_hand: int = 0, inbound: int = 0, release: date | None = None, cap: int | None = None) -> SkuBook:
+def book(mode: Mode, on_hand: int = 0, inbound: int = 0, release: date | None = None,
+         cap: int | None = None) -> SkuBook:
     supply = [Inbound(1, "P1", 1, 1, date(2026, 12, 10), inbound)] if inbound else []
     return SkuBook("S", BackorderPolicy(mode, cap, None, release), TODAY, 1, 7, on_hand, 0, 0, supply)
 

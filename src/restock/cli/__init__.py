@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from restock import services as s
-from restock.clock import FixedClock, SystemClock
 from restock.cli import report
+from restock.clock import FixedClock, SystemClock
 from restock.demo import DemoShop
 from restock.errors import RestockError
 from restock.shop import Shop

@@ -106,7 +106,8 @@ def _kpis(shop: Shop, run: DemoRun) -> Panel:
     rows = [
         ("backorder rate", _pct(k["backorder_rate"]), "lines with a unit backordered at placement"),
         ("fill rate", _pct(k["fill_rate"]), "units allocated from stock at placement"),
-        ("promises kept", _pct(k["promises_kept"]), f"of {k['lines_shipped']} lines shipped, on or before the first date"),
+        ("promises kept", _pct(k["promises_kept"]),
+         f"of {k['lines_shipped']} lines shipped, on or before the first date"),
         ("open backorders", str(k["open_backorders"]), f"{k['open_backorder_units']} units; age {ages}"),
         ("delay notices", f"{k['delay_notices_per_backordered_line']}", "per backordered line"),
         ("backorders cancelled", str(k["backorders_cancelled"]), ""),

@@ -17,6 +17,6 @@ from restock.services.stock import adjust_stock
 __all__ = [
     "adjust_stock", "cancel_order", "change_eta", "check_ledger", "close_po", "create_po", "explain_line",
     "get_order", "get_po", "get_sku", "kpis", "list_backorders", "list_shipments", "list_skus",
-    "place_order", "promise_moves", "put_location", "put_sku", "put_supplier", "quote", "quote_many", "rebuild_balances",
-    "receive", "ship",
+    "place_order", "promise_moves", "put_location", "put_sku", "put_supplier", "quote", "quote_many",
+    "rebuild_balances", "receive", "ship",
 ]

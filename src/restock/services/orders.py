@@ -11,31 +11,32 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 
 from restock.domain.promising import Refusal, SkuBook, Take
 from restock.domain.shipping import ShipPolicy
-from restock.errors import AlreadyExists, InvalidInput, NotFound, OrderRefused
+from restock.errors import InvalidInput, NotFound, OrderRefused
 from restock.services import validate as v
 from restock.storage.books import (
     Balance,
     LineMeta,
-    handling_days,
     movement,
     open_book,
     open_shipments,
+    pegged_now,
     record_done_lines,
     rematch,
     ship_after,
     ship_if_complete,
     sku_infos,
     stock_signals,
-    write_pegged,
+    write_books,
 )
 from restock.storage.tables import (
     DEFAULT_LOCATION,
@@ -56,6 +57,10 @@ B = sa.bindparam
 PAGE = 100
 
 
+_INSERT_ORDER = sa.insert(orders).returning(orders.c.seq)
+_INSERT_LINES = sa.insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True)
+
+
 @transaction
 def place_order(uow: UnitOfWork, id: str, customer: dict[str, Any], lines: list[dict[str, Any]],
                 ship_policy: str = "partial") -> dict[str, Any]:
@@ -70,26 +75,30 @@ def place_order(uow: UnitOfWork, id: str, customer: dict[str, Any], lines: list[
     wanted = [_order_line(n, line) for n, line in enumerate(v.lines(lines), 1)]
     infos = sku_infos(uow, [sku for sku, _ in wanted])
     rows = uow.lock_stock((sku, DEFAULT_LOCATION) for sku in infos)
-    if uow.execute(sa.select(orders.c.seq).where(orders.c.id == order_id)).first():
-        raise AlreadyExists(f"order {order_id} exists already")
-    handling = handling_days(uow)
-    books = {sku: open_book(uow, infos[sku], rows[(sku, DEFAULT_LOCATION)], handling) for sku in infos}
-    pegged_before = {sku: {s.po_line_id: s.qty_pegged for s in b.inbound} for sku, b in books.items()}
+    # A taken order id fails the insert below on its unique key: AlreadyExists, nothing written.
+    need: Counter[str] = Counter()
+    for sku, qty in wanted:
+        need[sku] += qty
+    books = {sku: open_book(uow, infos[sku], rows[(sku, DEFAULT_LOCATION)], need[sku]) for sku in infos}
+    pegged_before = pegged_now(books.values())
     takes = _decide(books, wanted)
-    seq = uow.execute(sa.insert(orders).values(
-        id=order_id, customer_email=email, customer_name=name, ship_policy=policy.value,
-        placed_at=uow.now, status_token=secrets.token_urlsafe(24)).returning(orders.c.seq)).scalar_one()
-    line_ids = _write_lines(uow, seq, order_id, wanted, takes)
-    for sku, book in books.items():
-        _write_book(uow, book, pegged_before[sku])
-    placed = list(zip(line_ids, wanted, takes, strict=True))
-    meta = {lid: LineMeta(seq, order_id, n, policy.value, t.promised_date)
-            for n, (lid, _, t) in enumerate(placed, 1)}
-    open_shipments(uow, {lid: t.allocated for lid, _, t in placed if t.allocated}, meta,
-                   {lid: ship_after(uow, infos[sku].policy.release_date) for lid, (sku, _), _ in placed})
-    for sku in sorted(infos):
-        stock_signals(uow, infos[sku], DEFAULT_LOCATION, Balance.of(rows[(sku, DEFAULT_LOCATION)]))
-    return _order_view(uow, order_id)
+    order = {"id": order_id, "customer_email": email, "customer_name": name, "ship_policy": policy.value,
+             "placed_at": uow.now, "status_token": secrets.token_urlsafe(24)}
+    seq = uow.execute(_INSERT_ORDER, order).scalar_one()
+    line_rows = _write_lines(uow, seq, order_id, wanted, takes)
+    write_books(uow, list(books.values()), pegged_before, DEFAULT_LOCATION)
+    meta = {r["id"]: LineMeta(seq, order_id, r["line_no"], policy.value, r["promised_date"]) for r in line_rows}
+    new = open_shipments(uow, {r["id"]: r["qty_allocated"] for r in line_rows if r["qty_allocated"]}, meta,
+                         {r["id"]: ship_after(uow, infos[r["sku"]].policy.release_date) for r in line_rows})
+    for sku, book in sorted(books.items()):
+        row = rows[(sku, DEFAULT_LOCATION)]
+        after = Balance(book.on_hand, book.allocated, book.backordered, row.inbound)
+        stock_signals(uow, infos[sku], DEFAULT_LOCATION, Balance.of(row), after)
+    line_nos = {r["id"]: r["line_no"] for r in line_rows}
+    shipped = [{"id": n.id, "status": "ready", "ship_after": n.ship_after, "shipped_at": None, "tracking": None,
+                "lines": sorted(({"line": line_nos[i], "qty": q} for i, q in n.units.items()),
+                                key=lambda c: c["line"])} for n in new]
+    return _view(SimpleNamespace(**order), [SimpleNamespace(**r) for r in line_rows], {}, shipped)
 
 
 def _order_line(n: int, line: Any) -> tuple[str, int]:
@@ -118,40 +127,35 @@ def _decide(books: dict[str, SkuBook], wanted: list[tuple[str, int]]) -> list[Ta
 
 
 def _write_lines(uow: UnitOfWork, seq: int, order_id: str, wanted: list[tuple[str, int]],
-                 takes: list[Take]) -> list[int]:
-    rows = [{"order_seq": seq, "line_no": n, "sku": sku, "location": DEFAULT_LOCATION, "qty": qty,
+                 takes: list[Take]) -> list[dict[str, Any]]:
+    """Insert the order's lines, their pegs and allocations, and the events
+    that tell of them; the rows written, with their ids."""
+    rows: list[dict[str, Any]] = [{"order_seq": seq, "line_no": n, "sku": sku, "location": DEFAULT_LOCATION, "qty": qty,
              "qty_allocated": t.allocated, "qty_backordered": t.backordered, "qty_shipped": 0,
              "qty_cancelled": 0, "allocated_at_placement": t.allocated,
              "backordered_at_placement": t.backordered, "promised_date": t.promised_date,
              "first_promised_date": t.promised_date, "estimated": t.estimated, "placed_at": uow.now}
             for n, ((sku, qty), t) in enumerate(zip(wanted, takes, strict=True), 1)]
-    ids = list(uow.execute(sa.insert(order_lines).returning(order_lines.c.id, sort_by_parameter_order=True),
-                           rows).scalars())
-    peg_rows = [{"line_id": lid, "po_line_id": po_line_id, "qty": qty}
-                for lid, t in zip(ids, takes, strict=True) for po_line_id, qty in t.pegs.items()]
+    for row, line_id in zip(rows, uow.execute(_INSERT_LINES, rows).scalars(), strict=True):
+        row["id"] = line_id
+    peg_rows = [{"line_id": r["id"], "po_line_id": po_line_id, "qty": qty}
+                for r, t in zip(rows, takes, strict=True) for po_line_id, qty in t.pegs.items()]
     if peg_rows:
         uow.execute(sa.insert(pegs), peg_rows)
-    moves = [movement(uow, sku, DEFAULT_LOCATION, "available", "allocated", t.allocated, "allocate",
-                      f"line:{lid}")
-             for lid, (sku, _), t in zip(ids, wanted, takes, strict=True) if t.allocated]
+    moves = [movement(uow, r["sku"], DEFAULT_LOCATION, "available", "allocated", r["qty_allocated"], "allocate",
+                      f"line:{r['id']}") for r in rows if r["qty_allocated"]]
     if moves:
         uow.execute(sa.insert(movements), moves)
     uow.emit("order.placed", {"order": order_id, "lines": [
-        {"line": n, "sku": sku, "qty": qty, "allocated": t.allocated, "backordered": t.backordered,
-         "promised_date": t.promised_date.isoformat(), "estimated": t.estimated}
-        for n, ((sku, qty), t) in enumerate(zip(wanted, takes, strict=True), 1)]}, order_id=order_id)
-    for n, ((sku, _), t) in enumerate(zip(wanted, takes, strict=True), 1):
-        if t.backordered:
-            uow.emit("line.backordered", {"order": order_id, "line": n, "sku": sku, "qty": t.backordered,
-                                          "promised_date": t.promised_date.isoformat(),
-                                          "estimated": t.estimated}, order_id=order_id, sku=sku)
-    return ids
-
-
-def _write_book(uow: UnitOfWork, book: SkuBook, pegged_before: dict[int, int]) -> None:
-    write_pegged(uow, book, pegged_before)
-    uow.execute(sa.update(stock).where(stock.c.sku == book.sku, stock.c.location == DEFAULT_LOCATION)
-                .values(allocated=book.allocated, backordered=book.backordered))
+        {"line": r["line_no"], "sku": r["sku"], "qty": r["qty"], "allocated": r["qty_allocated"],
+         "backordered": r["qty_backordered"], "promised_date": r["promised_date"].isoformat(),
+         "estimated": r["estimated"]} for r in rows]}, order_id=order_id)
+    for r in rows:
+        if r["qty_backordered"]:
+            uow.emit("line.backordered", {"order": order_id, "line": r["line_no"], "sku": r["sku"],
+                                          "qty": r["qty_backordered"], "promised_date": r["promised_date"].isoformat(),
+                                          "estimated": r["estimated"]}, order_id=order_id, sku=r["sku"])
+    return rows
 
 
 # -- cancellation --------------------------------------------------------------------
@@ -283,12 +287,17 @@ def _order_view(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
                          .order_by(promise_changes.c.id)):
         changes[c.line_id].append({"at": utc(c.at).isoformat(), "from": c.old_date.isoformat(),
                                    "to": c.new_date.isoformat(), "cause": c.cause})
+    return _view(order, lines, changes, _shipments_of(uow, order.seq, {r.id: r.line_no for r in lines}))
+
+
+def _view(order: Any, lines: Sequence[Any], changes: dict[int, list[dict[str, Any]]],
+          shipments_: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": order.id, "status": order_status(lines), "placed_at": utc(order.placed_at).isoformat(),
         "customer": {"email": order.customer_email, "name": order.customer_name},
         "ship_policy": order.ship_policy, "status_url": f"{public_url()}/status/{order.status_token}",
-        "lines": [_line_view(r, changes[r.id]) for r in lines],
-        "shipments": _shipments_of(uow, order.seq, {r.id: r.line_no for r in lines}),
+        "lines": [_line_view(r, changes.get(r.id, [])) for r in lines],
+        "shipments": [{**sh, "ship_after": sh["ship_after"].isoformat()} for sh in shipments_],
     }
 
 
@@ -315,7 +324,7 @@ def _shipments_of(uow: UnitOfWork, seq: int, line_nos: dict[int, int]) -> list[d
     for sl in uow.execute(sa.select(shipment_lines)
                           .where(shipment_lines.c.shipment_id.in_([s.id for s in rows]))):
         contents[sl.shipment_id].append({"line": line_nos[sl.line_id], "qty": sl.qty})
-    return [{"id": s.id, "status": s.status, "ship_after": s.ship_after.isoformat(),
+    return [{"id": s.id, "status": s.status, "ship_after": s.ship_after,
              "shipped_at": utc(s.shipped_at).isoformat() if s.shipped_at else None, "tracking": s.tracking,
              "lines": sorted(contents[s.id], key=lambda c: c["line"])} for s in rows]
 

@@ -10,7 +10,7 @@ from restock.domain.quotes import Quote
 from restock.domain.quotes import quote as quote_book
 from restock.errors import InvalidInput, NotFound
 from restock.services import validate as v
-from restock.storage.books import handling_days, open_book, sku_infos
+from restock.storage.books import open_book, sku_infos
 from restock.storage.tables import DEFAULT_LOCATION, stock
 from restock.storage.uow import UnitOfWork, read_only
 
@@ -37,7 +37,7 @@ def _quote(uow: UnitOfWork, sku: Any, qty: Any) -> Quote:
     row = uow.execute(sa.select(stock).where(stock.c.sku == sku, stock.c.location == DEFAULT_LOCATION)).first()
     if row is None:
         raise NotFound(f"no stock record of {sku}")
-    return quote_book(open_book(uow, info, row, handling_days(uow)), qty)
+    return quote_book(open_book(uow, info, row), qty)
 
 
 def _view(q: Quote) -> dict[str, Any]:

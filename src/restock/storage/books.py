@@ -47,6 +47,7 @@ class SkuInfo:
     policy: BackorderPolicy
     lead_time_days: int | None
     reorder_point: int | None
+    handling_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +86,23 @@ def policy_of(row: Any) -> BackorderPolicy:
     return BackorderPolicy(Mode(row.mode), row.cap, row.max_wait_days, row.release_date)
 
 
+_PRIMARY = (sa.select(supplier_items.c.sku, supplier_items.c.lead_time_days)
+            .where(supplier_items.c.rank == 0).subquery())
+_SKU_INFOS = (
+    sa.select(skus.c.code, skus.c.mode, skus.c.cap, skus.c.max_wait_days, skus.c.release_date,
+              skus.c.reorder_point, _PRIMARY.c.lead_time_days,
+              sa.select(locations.c.handling_days).where(locations.c.code == DEFAULT_LOCATION)
+              .scalar_subquery().label("handling_days"))
+    .outerjoin(_PRIMARY, _PRIMARY.c.sku == skus.c.code)
+    .where(skus.c.code.in_(B("codes", expanding=True)))
+)
+_HANDLING = sa.select(locations.c.handling_days).where(locations.c.code == B("location"))
+
+
 def sku_infos(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, SkuInfo]:
     wanted = sorted(set(codes))
-    primary = (sa.select(supplier_items.c.sku, supplier_items.c.lead_time_days)
-               .where(supplier_items.c.rank == 0).subquery())
-    query = (sa.select(skus.c.code, skus.c.mode, skus.c.cap, skus.c.max_wait_days, skus.c.release_date,
-                       skus.c.reorder_point, primary.c.lead_time_days)
-             .outerjoin(primary, primary.c.sku == skus.c.code)
-             .where(skus.c.code.in_(wanted)))
-    found = {row.code: SkuInfo(row.code, policy_of(row), row.lead_time_days, row.reorder_point)
-             for row in uow.execute(query)}
+    found = {row.code: SkuInfo(row.code, policy_of(row), row.lead_time_days, row.reorder_point, row.handling_days)
+             for row in uow.execute(_SKU_INFOS, {"codes": wanted})}
     missing = [code for code in wanted if code not in found]
     if missing:
         raise NotFound(f"unknown SKU {', '.join(missing)}", {"skus": missing})
@@ -102,47 +110,48 @@ def sku_infos(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, SkuInfo]:
 
 
 def handling_days(uow: UnitOfWork, location: str = DEFAULT_LOCATION) -> int:
-    days = uow.execute(sa.select(locations.c.handling_days)
-                       .where(locations.c.code == location)).scalar_one_or_none()
+    days = uow.execute(_HANDLING, {"location": location}).scalar_one_or_none()
     if days is None:
         raise NotFound(f"unknown location {location}")
     return int(days)
 
 
 _qty_open = po_lines.c.qty - po_lines.c.qty_received - po_lines.c.qty_closed
+_INBOUND = (sa.select(po_lines.c.id, purchase_orders.c.id.label("po_id"), po_lines.c.line_no, po_lines.c.po_seq,
+                      po_lines.c.eta, _qty_open.label("qty_open"), po_lines.c.qty_pegged)
+            .join(purchase_orders, purchase_orders.c.seq == po_lines.c.po_seq)
+            .where(po_lines.c.sku == B("sku"), po_lines.c.location == B("location")))
+_OPEN_INBOUND = _INBOUND.where(_qty_open > 0)
+_UNPEGGED_INBOUND = _INBOUND.where(_qty_open > po_lines.c.qty_pegged)
+_LATEST_ETA = sa.select(sa.func.max(po_lines.c.eta)).where(
+    po_lines.c.sku == B("sku"), po_lines.c.location == B("location"), _qty_open > 0)
 
 
 def _inbound(uow: UnitOfWork, sku: str, location: str, *, unpegged_only: bool) -> list[Inbound]:
-    query = (sa.select(po_lines.c.id, purchase_orders.c.id.label("po_id"), po_lines.c.line_no,
-                       po_lines.c.po_seq, po_lines.c.eta, _qty_open.label("qty_open"),
-                       po_lines.c.qty_pegged)
-             .join(purchase_orders, purchase_orders.c.seq == po_lines.c.po_seq)
-             .where(po_lines.c.sku == sku, po_lines.c.location == location,
-                    (_qty_open > po_lines.c.qty_pegged) if unpegged_only else (_qty_open > 0)))
-    return [Inbound(r.id, r.po_id, r.line_no, r.po_seq, r.eta, r.qty_open, r.qty_pegged)
-            for r in uow.execute(query)]
+    rows = uow.execute(_UNPEGGED_INBOUND if unpegged_only else _OPEN_INBOUND, {"sku": sku, "location": location})
+    return [Inbound(r.id, r.po_id, r.line_no, r.po_seq, r.eta, r.qty_open, r.qty_pegged) for r in rows]
 
 
-def _latest_eta(uow: UnitOfWork, sku: str, location: str) -> date | None:
-    return uow.execute(sa.select(sa.func.max(po_lines.c.eta))
-                       .where(po_lines.c.sku == sku, po_lines.c.location == location,
-                              _qty_open > 0)).scalar_one_or_none()
+def open_book(uow: UnitOfWork, info: SkuInfo, row: Any, need: int | None = None) -> SkuBook:
+    """The part of the book that placement and quotes use: stock and the
+    supply not yet pegged. When free stock covers the `need` of a placement,
+    no policy limit can bind and inbound supply is not even read."""
+    inbound: list[Inbound] = []
+    latest = None
+    if need is None or row.on_hand - row.allocated < need:
+        inbound = _inbound(uow, info.code, row.location, unpegged_only=True)
+        if not inbound:
+            # Pegged supply is a prefix in ETA order, so the latest open ETA is
+            # the last unpegged line's; only when all is pegged must it be asked for.
+            latest = uow.execute(_LATEST_ETA, {"sku": info.code, "location": row.location}).scalar()
+    return SkuBook(info.code, info.policy, uow.today, info.handling_days, info.lead_time_days,
+                   row.on_hand, row.allocated, row.backordered, inbound, latest_eta=latest)
 
 
-def open_book(uow: UnitOfWork, info: SkuInfo, row: Any, handling: int) -> SkuBook:
-    """The part of the book that placement and quotes need: stock and the
-    supply not yet pegged (pegged supply is always a prefix)."""
-    return SkuBook(info.code, info.policy, uow.today, handling, info.lead_time_days,
-                   row.on_hand, row.allocated, row.backordered,
-                   _inbound(uow, info.code, row.location, unpegged_only=True),
-                   latest_eta=_latest_eta(uow, info.code, row.location))
-
-
-def full_book(uow: UnitOfWork, info: SkuInfo, row: Any,
-              handling: int) -> tuple[SkuBook, dict[int, LineMeta]]:
+def full_book(uow: UnitOfWork, info: SkuInfo, row: Any) -> tuple[SkuBook, dict[int, LineMeta]]:
     """The whole book, with every waiting line and its pegs, for a rematch."""
     inbound = _inbound(uow, info.code, row.location, unpegged_only=False)
-    book = SkuBook(info.code, info.policy, uow.today, handling, info.lead_time_days,
+    book = SkuBook(info.code, info.policy, uow.today, info.handling_days, info.lead_time_days,
                    row.on_hand, row.allocated, row.backordered, inbound)
     meta: dict[int, LineMeta] = {}
     if not row.backordered:
@@ -181,20 +190,18 @@ def rematch(uow: UnitOfWork, info: SkuInfo, location: str, cause: str) -> list[L
         uow.execute(sa.update(po_lines).where(po_lines.c.sku == info.code, po_lines.c.location == location,
                                               po_lines.c.qty_pegged != 0).values(qty_pegged=0))
         return []
-    book, meta = full_book(uow, info, row, handling_days(uow, location))
-    pegged_before = {s.po_line_id: s.qty_pegged for s in book.inbound}
+    book, meta = full_book(uow, info, row)
+    pegged_before = pegged_now([book])
     changes = [c for c in book.rematch() if c.repegged]
-    _write_lines(uow, info.code, location, changes, meta, cause)
-    write_pegged(uow, book, pegged_before)
-    uow.execute(sa.update(stock).where(stock.c.sku == info.code, stock.c.location == location)
-                .values(allocated=book.allocated, backordered=book.backordered))
+    _write_lines(uow, info.code, location, changes, book.waiting, meta, cause)
+    write_books(uow, [book], pegged_before, location)
     new_units = {c.line.line_id: c.take.allocated for c in changes if c.take.allocated}
     after = ship_after(uow, info.policy.release_date)
     open_shipments(uow, new_units, meta, dict.fromkeys(new_units, after))
     return changes
 
 
-def _write_lines(uow: UnitOfWork, sku: str, location: str, changes: list[LineChange],
+def _write_lines(uow: UnitOfWork, sku: str, location: str, changes: list[LineChange], waiting: list[WaitingLine],
                  meta: dict[int, LineMeta], cause: str) -> None:
     if not changes:
         return
@@ -204,14 +211,7 @@ def _write_lines(uow: UnitOfWork, sku: str, location: str, changes: list[LineCha
             qty_backordered=B("b_back"), promised_date=B("b_date"), estimated=B("b_est")),
         [{"b_id": c.line.line_id, "b_alloc": c.take.allocated, "b_back": c.take.backordered,
           "b_date": c.new_date, "b_est": c.take.estimated} for c in changes])
-    repegged = [c for c in changes if c.take.pegs != c.line.pegs]
-    unpeg = [{"b_id": c.line.line_id} for c in repegged if c.line.pegs]
-    if unpeg:
-        uow.execute(sa.delete(pegs).where(pegs.c.line_id == B("b_id")), unpeg)
-    new_pegs = [{"line_id": c.line.line_id, "po_line_id": po_line_id, "qty": n}
-                for c in repegged for po_line_id, n in c.take.pegs.items()]
-    if new_pegs:
-        uow.execute(sa.insert(pegs), new_pegs)
+    _write_pegs(uow, sku, location, [c for c in changes if c.take.pegs != c.line.pegs], waiting)
     allocated = [c for c in changes if c.take.allocated]
     if allocated:
         uow.execute(sa.insert(movements), [
@@ -224,6 +224,30 @@ def _write_lines(uow: UnitOfWork, sku: str, location: str, changes: list[LineCha
              "cause": cause} for c in moved])
     for change in changes:
         _emit_line_change(uow, sku, change, meta[change.line.line_id], cause)
+
+
+_PEGS_OF_SKU = sa.delete(pegs).where(pegs.c.po_line_id.in_(
+    sa.select(po_lines.c.id).where(po_lines.c.sku == B("sku"), po_lines.c.location == B("location"))))
+_UNPEG_LINE = sa.delete(pegs).where(pegs.c.line_id == B("b_id"))
+
+
+def _write_pegs(uow: UnitOfWork, sku: str, location: str, repegged: list[LineChange],
+                waiting: list[WaitingLine]) -> None:
+    """Rewrite the pegs of re-pegged lines; when most lines moved, replace the
+    SKU's whole peg set in one delete (a receipt that fills the queue leaves
+    nothing to insert)."""
+    if len(repegged) > len(waiting) // 2:
+        uow.execute(_PEGS_OF_SKU, {"sku": sku, "location": location})
+        lines = [(w.line_id, w.pegs) for w in waiting]
+    else:
+        unpeg = [{"b_id": c.line.line_id} for c in repegged if c.line.pegs]
+        if unpeg:
+            uow.execute(_UNPEG_LINE, unpeg)
+        lines = [(c.line.line_id, c.take.pegs) for c in repegged]
+    rows = [{"line_id": line_id, "po_line_id": po_line_id, "qty": n}
+            for line_id, line_pegs in lines for po_line_id, n in line_pegs.items()]
+    if rows:
+        uow.execute(sa.insert(pegs), rows)
 
 
 def _emit_line_change(uow: UnitOfWork, sku: str, change: LineChange, meta: LineMeta, cause: str) -> None:
@@ -248,20 +272,38 @@ def movement(uow: UnitOfWork, sku: str, location: str, source: str, dest: str, q
             "qty": qty, "reason": reason, "ref": ref}
 
 
-def write_pegged(uow: UnitOfWork, book: SkuBook, before: dict[int, int]) -> None:
-    """Store each PO line's pegged quantity where the book changed it."""
-    changed = [{"b_id": s.po_line_id, "b_pegged": s.qty_pegged}
-               for s in book.inbound if s.qty_pegged != before[s.po_line_id]]
+_SET_PEGGED = sa.update(po_lines).where(po_lines.c.id == B("b_id")).values(qty_pegged=B("b_pegged"))
+_SET_STOCK_DEMAND = (sa.update(stock).where(stock.c.sku == B("b_sku"), stock.c.location == B("b_location"))
+                     .values(allocated=B("b_allocated"), backordered=B("b_backordered")))
+
+
+def pegged_now(books: Iterable[SkuBook]) -> dict[int, int]:
+    return {s.po_line_id: s.qty_pegged for book in books for s in book.inbound}
+
+
+def write_books(uow: UnitOfWork, books: list[SkuBook], pegged_before: dict[int, int], location: str) -> None:
+    """Store what the books changed: PO lines' pegged quantities, and each
+    SKU's allocated and backordered units."""
+    changed = [{"b_id": i, "b_pegged": n} for i, n in pegged_now(books).items() if n != pegged_before[i]]
     if changed:
-        uow.execute(sa.update(po_lines).where(po_lines.c.id == B("b_id")).values(qty_pegged=B("b_pegged")),
-                    changed)
+        uow.execute(_SET_PEGGED, changed)
+    uow.execute(_SET_STOCK_DEMAND, [{"b_sku": b.sku, "b_location": location, "b_allocated": b.allocated,
+                                     "b_backordered": b.backordered} for b in books])
 
 
 # -- shipments ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class NewShipment:
+    id: int
+    order_seq: int
+    units: dict[int, int]
+    ship_after: date
+
+
 def open_shipments(uow: UnitOfWork, new_units: dict[int, int], meta: dict[int, LineMeta],
-                   ship_after: dict[int, date]) -> None:
+                   ship_after: dict[int, date]) -> list[NewShipment]:
     """Put newly allocated units into shipments, as each order's ship policy
     says: a partial order ships them now (or from the release date of a
     preorder), a complete order once every unit of every line is allocated."""
@@ -274,7 +316,7 @@ def open_shipments(uow: UnitOfWork, new_units: dict[int, int], meta: dict[int, L
         else:
             partial[(m.order_seq, ship_after[line_id])][line_id] = qty
     batches = [(seq, units, after) for (seq, after), units in partial.items()]
-    _insert_shipments(uow, batches + _complete_orders_ready(uow, complete))
+    return _insert_shipments(uow, batches + _complete_orders_ready(uow, complete))
 
 
 def ship_if_complete(uow: UnitOfWork, seqs: set[int]) -> None:
@@ -314,16 +356,18 @@ def _complete_orders_ready(uow: UnitOfWork, seqs: set[int]) -> list[tuple[int, d
     return batches
 
 
-def _insert_shipments(uow: UnitOfWork, batches: list[tuple[int, dict[int, int], date]]) -> None:
+_INSERT_SHIPMENTS = sa.insert(shipments).returning(shipments.c.id, sort_by_parameter_order=True)
+
+
+def _insert_shipments(uow: UnitOfWork, batches: list[tuple[int, dict[int, int], date]]) -> list[NewShipment]:
     if not batches:
-        return
-    ids = uow.execute(
-        sa.insert(shipments).returning(shipments.c.id, sort_by_parameter_order=True),
-        [{"order_seq": seq, "status": "ready", "ship_after": after, "created_at": uow.now}
-         for seq, _, after in batches]).scalars().all()
+        return []
+    ids = uow.execute(_INSERT_SHIPMENTS, [{"order_seq": seq, "status": "ready", "ship_after": after,
+                                           "created_at": uow.now} for seq, _, after in batches]).scalars().all()
     uow.execute(sa.insert(shipment_lines), [
         {"shipment_id": shipment_id, "line_id": line_id, "qty": qty}
         for shipment_id, (_, units, _) in zip(ids, batches, strict=True) for line_id, qty in units.items()])
+    return [NewShipment(i, seq, units, after) for i, (seq, units, after) in zip(ids, batches, strict=True)]
 
 
 def record_done_lines(uow: UnitOfWork, line_ids: list[int]) -> None:
@@ -337,10 +381,13 @@ def record_done_lines(uow: UnitOfWork, line_ids: list[int]) -> None:
 # -- signals -----------------------------------------------------------------------
 
 
-def stock_signals(uow: UnitOfWork, info: SkuInfo, location: str, before: Balance) -> None:
-    """Events for thresholds the SKU just crossed: back in stock, below reorder point."""
-    after = Balance.of(uow.execute(sa.select(stock).where(stock.c.sku == info.code,
-                                                          stock.c.location == location)).one())
+def stock_signals(uow: UnitOfWork, info: SkuInfo, location: str, before: Balance,
+                  after: Balance | None = None) -> None:
+    """Events for thresholds the SKU just crossed: back in stock, below reorder
+    point. `after` defaults to the stock row as it now stands."""
+    if after is None:
+        after = Balance.of(uow.execute(sa.select(stock).where(stock.c.sku == info.code,
+                                                              stock.c.location == location)).one())
     if before.free <= 0 < after.free:
         uow.emit("sku.back_in_stock", {"sku": info.code, "location": location, "available": after.free},
                  sku=info.code)

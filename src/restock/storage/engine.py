@@ -56,7 +56,7 @@ def _sqlite_engine(url: str, **options: Any) -> Engine:
         # Writers take SQLite's write lock up front so two writers never
         # deadlock upgrading read locks; readers begin deferred.
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        conn.connection.driver_connection.execute(f"BEGIN {mode}")  # type: ignore[union-attr]
 
     return engine
 

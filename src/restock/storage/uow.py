@@ -19,7 +19,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from restock.errors import Busy, Conflict
+from restock.errors import AlreadyExists, Busy, Conflict
 from restock.shop import Shop
 from restock.storage.engine import is_sqlite
 from restock.storage.tables import counters, events, orders, stock
@@ -28,6 +28,14 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 ATTEMPTS = 12
+# SQLite has no row locks: its writers hold the database lock from BEGIN IMMEDIATE.
+_LOCK_STOCK_SQLITE = (sa.select(stock).where(stock.c.location == sa.bindparam("location"),
+                                             stock.c.sku.in_(sa.bindparam("skus", expanding=True)))
+                      .order_by(stock.c.sku))
+_LOCK_STOCK = _LOCK_STOCK_SQLITE.with_for_update()
+_NEXT_EVENT_IDS = (sa.update(counters).where(counters.c.name == "events")
+                   .values(value=counters.c.value + sa.bindparam("n")).returning(counters.c.value))
+_INSERT_EVENTS = sa.insert(events)
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
@@ -62,16 +70,16 @@ class UnitOfWork:
     # -- locks ------------------------------------------------------------------
 
     def lock_stock(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
-        """Lock the stock rows of these (sku, location) keys, in key order."""
-        wanted = sorted(set(keys))
-        if not wanted:
-            return {}
-        query = (sa.select(stock)
-                 .where(sa.tuple_(stock.c.sku, stock.c.location).in_(wanted))
-                 .order_by(stock.c.sku, stock.c.location))
-        if not self.sqlite:
-            query = query.with_for_update()
-        return {(row.sku, row.location): row for row in self.execute(query)}
+        """Lock the stock rows of these (sku, location) keys, always in
+        (location, sku) order, so that two writers never wait on each other
+        in a circle."""
+        by_location: dict[str, list[str]] = {}
+        for sku, location in sorted(set(keys), key=lambda key: (key[1], key[0])):
+            by_location.setdefault(location, []).append(sku)
+        query = _LOCK_STOCK_SQLITE if self.sqlite else _LOCK_STOCK
+        return {(row.sku, row.location): row
+                for location, skus in by_location.items()
+                for row in self.execute(query, {"location": location, "skus": skus})}
 
     def lock_orders(self, seqs: Iterable[int]) -> None:
         """Lock order rows (after any stock rows), in order."""
@@ -90,14 +98,11 @@ class UnitOfWork:
 
     def commit(self) -> None:
         if self._events:
-            last = self.execute(
-                sa.update(counters).where(counters.c.name == "events")
-                .values(value=counters.c.value + len(self._events)).returning(counters.c.value)
-            ).scalar_one()
+            last = self.execute(_NEXT_EVENT_IDS, {"n": len(self._events)}).scalar_one()
             first = last - len(self._events) + 1
             for offset, event in enumerate(self._events):
                 event["id"] = first + offset
-            self.execute(sa.insert(events), self._events)
+            self.execute(_INSERT_EVENTS, self._events)
         self._tx.commit()
         self._committed = True
 
@@ -105,6 +110,20 @@ class UnitOfWork:
 def chunks(items: list[Any], size: int = 900) -> Iterable[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+# Unique keys whose violation means "that id is taken" (SQLite and PostgreSQL spellings).
+_TAKEN = {"orders.id": "order", "uq_orders_id": "order", "purchase_orders.id": "purchase order",
+          "uq_purchase_orders_id": "purchase order"}
+
+
+def _conflict(error: IntegrityError) -> Conflict:
+    text = str(error.orig).splitlines()[0][:200]
+    for key, what in _TAKEN.items():
+        if key in text:
+            return AlreadyExists(f"that {what} id exists already", {"constraint": key})
+    return Conflict("the change conflicts with another one made at the same time; read the current state "
+                    "and try again", {"constraint": text})
 
 
 def _retryable(error: DBAPIError) -> bool:
@@ -124,9 +143,7 @@ def _run(shop: Shop, write: bool, fn: Callable[..., R], args: Any, kwargs: Any) 
                     uow.commit()
                 return result
         except IntegrityError as error:
-            raise Conflict("the change conflicts with another one made at the same time; "
-                           "read the current state and try again",
-                           {"constraint": str(error.orig).splitlines()[0][:200]}) from None
+            raise _conflict(error) from None
         except DBAPIError as error:
             if not _retryable(error) or attempt == ATTEMPTS - 1:
                 if _retryable(error):

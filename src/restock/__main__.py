@@ -1,0 +1,3 @@
+from restock.cli import main
+
+main()
