@@ -194,3 +194,30 @@ def test_migrations_create_exactly_the_schema_the_code_uses(shop: Shop) -> None:
     with shop.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_a_locations_handling_days_date_new_promises(shop: Shop) -> None:
+    given = Given(shop)
+    given.sku("TEA", "deny", on_hand=5)
+    s.put_location(shop, "main", "Main warehouse", 3)
+    given.order("O1", ("TEA", 1))
+    assert given.days_out("O1") == 3
+
+
+def test_a_shorter_lead_time_brings_estimated_promises_forward(shop: Shop) -> None:
+    given = Given(shop)
+    given.sku("LAMP", "allow", lead_time_days=20)
+    given.order("Y1", ("LAMP", 2))
+    assert given.days_out("Y1") == 21
+    s.put_sku(shop, "LAMP", "Lamp", "10.00", "4.00", {"mode": "allow"}, [{"supplier": "ACME", "lead_time_days": 9}])
+    assert given.days_out("Y1") == 10
+    assert [e["data"]["cause"] for e in given.events("promise.advanced")] == ["policy_change"]
+
+
+def test_changing_a_sku_to_deny_keeps_the_backorders_already_accepted(shop: Shop) -> None:
+    given = Given(shop)
+    given.sku("LAMP", "allow", lead_time_days=20)
+    given.order("Y1", ("LAMP", 2))
+    s.put_sku(shop, "LAMP", "Lamp", "10.00", "4.00", {"mode": "deny"}, [{"supplier": "ACME", "lead_time_days": 20}])
+    assert (given.line("Y1")["backordered"], given.days_out("Y1")) == (2, 21)
+    assert s.check_ledger(shop)["ok"]

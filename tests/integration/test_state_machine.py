@@ -163,6 +163,21 @@ class Engine(RuleBasedStateMachine):
                     assert change.take.pegs == change.line.pegs, (row.sku, change)
 
     @invariant()
+    def promises_respect_priority(self) -> None:
+        """Along the queue of a SKU, supply only gets later: no line has a
+        later supply than a line behind it."""
+        with UnitOfWork(self.shop, write=False) as uow:
+            infos = sku_infos(uow, SKUS)
+            for row in uow.execute(sa.select(stock)).all():
+                book, _ = full_book(uow, infos[row.sku], row)
+                rank = {s.po_line_id: n for n, s in enumerate(book.inbound)}
+                last = -1
+                for line in sorted(book.waiting, key=lambda w: w.priority()):
+                    ranks = sorted(rank[p] for p in line.pegs) + ([len(rank)] if line.estimated else [])
+                    assert not ranks or ranks[0] >= last, (row.sku, line)
+                    last = ranks[-1] if ranks else last
+
+    @invariant()
     def no_order_is_lost(self) -> None:
         with self.shop.engine.connect() as conn:
             stored = {o: sorted(q for (q,) in conn.execute(
