@@ -9,10 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from restock import services as s
+from restock.clock import FixedClock
 from restock.errors import OrderRefused
 from restock.shop import Shop
+from restock.storage.engine import make_engine
+from restock.storage.tables import stock
+from tests.conftest import empty_postgres
 from tests.helpers import CUSTOMER, Given
 
 pytestmark = pytest.mark.postgres
@@ -46,8 +51,8 @@ def test_last_units_race_never_oversells(pg_shop: Shop, units: int) -> None:
     refused = [r for r in results if isinstance(r, OrderRefused)]
     assert (len(accepted), len(refused)) == (units, 20 - units), [r for r in results if isinstance(r, Exception)
                                                                   and not isinstance(r, OrderRefused)]
-    stock = s.get_sku(pg_shop, "LAST")["stock"]
-    assert (stock["on_hand"], stock["allocated"], stock["available"]) == (units, units, 0)
+    figures = s.get_sku(pg_shop, "LAST")["stock"]
+    assert (figures["on_hand"], figures["allocated"], figures["available"]) == (units, units, 0)
     assert s.check_ledger(pg_shop)["problems"] == []
 
 
@@ -58,8 +63,8 @@ def test_backorder_cap_is_never_exceeded_by_concurrent_buyers(pg_shop: Shop) -> 
     assert len(accepted) == 13
     assert all(isinstance(r, OrderRefused) and r.details["lines"][0]["reason"] == "cap"
                for r in results if not isinstance(r, dict))
-    stock = s.get_sku(pg_shop, "HYPE")["stock"]
-    assert (stock["allocated"], stock["backordered"]) == (3, 10)
+    figures = s.get_sku(pg_shop, "HYPE")["stock"]
+    assert (figures["allocated"], figures["backordered"]) == (3, 10)
     assert s.check_ledger(pg_shop)["problems"] == []
 
 
@@ -92,9 +97,29 @@ def test_a_receipt_concurrent_with_placements_loses_nothing(pg_shop: Shop) -> No
     assert [r for r in results if isinstance(r, Exception)] == []
     orders = [r for r in results if isinstance(r, dict) and "customer" in r]
     assert len(orders) == 16
-    stock = s.get_sku(pg_shop, "MUG")["stock"]
-    assert stock["on_hand"] == 24
-    assert stock["allocated"] + stock["backordered"] == 32
-    assert stock["allocated"] == 24, "received stock must go to waiting backorders first"
-    assert sum(i["qty_open"] for i in stock["inbound"]) == 36
+    figures = s.get_sku(pg_shop, "MUG")["stock"]
+    assert figures["on_hand"] == 24
+    assert figures["allocated"] + figures["backordered"] == 32
+    assert figures["allocated"] == 24, "received stock must go to waiting backorders first"
+    assert sum(i["qty_open"] for i in figures["inbound"]) == 36
     assert s.check_ledger(pg_shop)["problems"] == []
+
+
+def test_a_lock_held_past_the_lock_timeout_is_retried_not_shown_as_an_error(pg_url: str, clock: FixedClock) -> None:
+    empty_postgres(pg_url)
+    shop = Shop(make_engine(pg_url, lock_timeout_ms=100), clock)
+    Given(shop).sku("MUG", "deny", on_hand=3)
+    holder = make_engine(pg_url)
+    conn = holder.connect()
+    tx = conn.begin()
+    conn.execute(sa.select(stock).where(stock.c.sku == "MUG").with_for_update()).all()
+    releaser = threading.Timer(0.6, tx.rollback)
+    releaser.start()
+    try:
+        order = buy(shop, "O1", ("MUG", 1))
+    finally:
+        releaser.join()
+        conn.close()
+        holder.dispose()
+        shop.close()
+    assert order["lines"][0]["allocated"] == 1

@@ -176,6 +176,7 @@ def test_kpis_count_backorder_rate_fill_rate_and_promises_kept(shop: Shop) -> No
     k = s.kpis(shop)
     assert (k["lines_placed"], k["backorder_rate"], k["fill_rate"]) == (2, 0.5, 0.5)
     assert (k["promises_kept"], k["open_backorders"], k["backorder_age_days"]["0-7"]) == (1.0, 1, 1)
+    assert k["shipments"] == {"shipped": 1, "orders_split": 0, "ready": 0, "held_for_release": 0}
 
 
 def test_the_ledger_check_finds_a_tampered_balance_and_rebuild_repairs_it(shop: Shop) -> None:

@@ -111,6 +111,9 @@ def _kpis(shop: Shop, run: DemoRun) -> Panel:
         ("open backorders", str(k["open_backorders"]), f"{k['open_backorder_units']} units; age {ages}"),
         ("delay notices", f"{k['delay_notices_per_backordered_line']}", "per backordered line"),
         ("backorders cancelled", str(k["backorders_cancelled"]), ""),
+        ("shipments", str(k["shipments"]["shipped"]),
+         f"left; {k['shipments']['orders_split']} orders in more than one parcel; "
+         f"{k['shipments']['ready']} ready to pick, {k['shipments']['held_for_release']} held for a release day"),
         ("lines refused", str(sum(run.refused.values())), refused),
     ]
     table = Table(box=None, show_header=False)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from restock.errors import InvalidInput
 from restock.services import validate as v
-from restock.storage.tables import events, order_lines, orders, promise_changes
+from restock.storage.tables import events, order_lines, orders, promise_changes, shipments
 from restock.storage.uow import UnitOfWork, read_only
 
 AGE_BUCKETS = ((0, 7, "0-7"), (8, 14, "8-14"), (15, 30, "15-30"), (31, None, "31+"))
@@ -49,7 +49,22 @@ def kpis(uow: UnitOfWork, from_: Any = None, to: Any = None) -> dict[str, Any]:
         **_open_backorders(uow),
         "delay_notices_per_backordered_line": _ratio(delays, backordered_lines),
         "backorders_cancelled": cancelled,
+        "shipments": _shipments(uow, lo, hi),
     }
+
+
+def _shipments(uow: UnitOfWork, lo: datetime, hi: datetime) -> dict[str, int]:
+    """Shipments that left in the range, orders that left in more than one,
+    and what waits to be picked (a preorder's until its release day)."""
+    sh = shipments.c
+    left = (sh.status == "shipped") & (sh.shipped_at >= lo) & (sh.shipped_at < hi)
+    shipped = uow.execute(sa.select(sa.func.count()).where(left)).scalar_one()
+    parcels = sa.select(sh.order_seq).where(left).group_by(sh.order_seq).having(sa.func.count() > 1).subquery()
+    split = uow.execute(sa.select(sa.func.count()).select_from(parcels)).scalar_one()
+    ready, held = uow.execute(sa.select(
+        sa.func.count().filter(sh.ship_after <= uow.today), sa.func.count().filter(sh.ship_after > uow.today),
+    ).where(sh.status == "ready")).one()
+    return {"shipped": shipped, "orders_split": split, "ready": ready, "held_for_release": held}
 
 
 def _ratio(part: int, whole: int) -> float | None:

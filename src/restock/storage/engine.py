@@ -25,14 +25,20 @@ def database_url(url: str | None = None) -> str:
     return url
 
 
-def make_engine(url: str | None = None, **options: Any) -> Engine:
+LOCK_TIMEOUT_MS = 5000
+
+
+def make_engine(url: str | None = None, *, lock_timeout_ms: int = LOCK_TIMEOUT_MS, **options: Any) -> Engine:
+    """An engine for `url`. On PostgreSQL a statement that waits longer than
+    `lock_timeout_ms` for a lock fails, and the unit of work retries it."""
     url = database_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **options)
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
     options.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **options)
+    connect_args = {"options": f"-c lock_timeout={int(lock_timeout_ms)}"}
+    return sa.create_engine(url, connect_args=connect_args, **options)
 
 
 def is_sqlite(engine: Engine) -> bool:
