@@ -24,6 +24,8 @@ from restock.domain.shipping import ShipPolicy
 from restock.errors import InvalidInput, NotFound, OrderRefused
 from restock.services import validate as v
 from restock.storage.books import (
+    INSERT_MOVEMENTS,
+    INSERT_PEGS,
     Balance,
     LineMeta,
     movement,
@@ -138,14 +140,11 @@ def _write_lines(uow: UnitOfWork, seq: int, order_id: str, wanted: list[tuple[st
             for n, ((sku, qty), t) in enumerate(zip(wanted, takes, strict=True), 1)]
     for row, line_id in zip(rows, uow.execute(_INSERT_LINES, rows).scalars(), strict=True):
         row["id"] = line_id
-    peg_rows = [{"line_id": r["id"], "po_line_id": po_line_id, "qty": qty}
-                for r, t in zip(rows, takes, strict=True) for po_line_id, qty in t.pegs.items()]
-    if peg_rows:
-        uow.execute(sa.insert(pegs), peg_rows)
-    moves = [movement(uow, r["sku"], DEFAULT_LOCATION, "available", "allocated", r["qty_allocated"], "allocate",
-                      f"line:{r['id']}") for r in rows if r["qty_allocated"]]
-    if moves:
-        uow.execute(sa.insert(movements), moves)
+    uow.executemany(INSERT_PEGS, [{"line_id": r["id"], "po_line_id": po_line_id, "qty": qty}
+                                  for r, t in zip(rows, takes, strict=True) for po_line_id, qty in t.pegs.items()])
+    uow.executemany(INSERT_MOVEMENTS, [
+        movement(uow, r["sku"], DEFAULT_LOCATION, "available", "allocated", r["qty_allocated"], "allocate",
+                 f"line:{r['id']}") for r in rows if r["qty_allocated"]])
     uow.emit("order.placed", {"order": order_id, "lines": [
         {"line": r["line_no"], "sku": r["sku"], "qty": r["qty"], "allocated": r["qty_allocated"],
          "backordered": r["qty_backordered"], "promised_date": r["promised_date"].isoformat(),

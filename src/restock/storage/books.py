@@ -201,27 +201,29 @@ def rematch(uow: UnitOfWork, info: SkuInfo, location: str, cause: str) -> list[L
     return changes
 
 
+_REPROMISE_LINE = sa.update(order_lines).where(order_lines.c.id == B("b_id")).values(
+    qty_allocated=order_lines.c.qty_allocated + B("b_alloc"), qty_backordered=B("b_back"),
+    promised_date=B("b_date"), estimated=B("b_est"))
+INSERT_MOVEMENTS = sa.insert(movements)
+INSERT_PEGS = sa.insert(pegs)
+_INSERT_PROMISE_CHANGES = sa.insert(promise_changes)
+_INSERT_SHIPMENT_LINES = sa.insert(shipment_lines)
+
+
 def _write_lines(uow: UnitOfWork, sku: str, location: str, changes: list[LineChange], waiting: list[WaitingLine],
                  meta: dict[int, LineMeta], cause: str) -> None:
     if not changes:
         return
-    uow.execute(
-        sa.update(order_lines).where(order_lines.c.id == B("b_id")).values(
-            qty_allocated=order_lines.c.qty_allocated + B("b_alloc"),
-            qty_backordered=B("b_back"), promised_date=B("b_date"), estimated=B("b_est")),
-        [{"b_id": c.line.line_id, "b_alloc": c.take.allocated, "b_back": c.take.backordered,
-          "b_date": c.new_date, "b_est": c.take.estimated} for c in changes])
+    uow.executemany(_REPROMISE_LINE, [
+        {"b_id": c.line.line_id, "b_alloc": c.take.allocated, "b_back": c.take.backordered,
+         "b_date": c.new_date, "b_est": c.take.estimated} for c in changes])
     _write_pegs(uow, sku, location, [c for c in changes if c.take.pegs != c.line.pegs], waiting)
-    allocated = [c for c in changes if c.take.allocated]
-    if allocated:
-        uow.execute(sa.insert(movements), [
-            movement(uow, sku, location, "available", "allocated", c.take.allocated, "allocate",
-                     f"line:{c.line.line_id}") for c in allocated])
-    moved = [c for c in changes if c.moved]
-    if moved:
-        uow.execute(sa.insert(promise_changes), [
-            {"line_id": c.line.line_id, "at": uow.now, "old_date": c.old_date, "new_date": c.new_date,
-             "cause": cause} for c in moved])
+    uow.executemany(INSERT_MOVEMENTS, [
+        movement(uow, sku, location, "available", "allocated", c.take.allocated, "allocate",
+                 f"line:{c.line.line_id}") for c in changes if c.take.allocated])
+    uow.executemany(_INSERT_PROMISE_CHANGES, [
+        {"line_id": c.line.line_id, "at": uow.now, "old_date": c.old_date, "new_date": c.new_date, "cause": cause}
+        for c in changes if c.moved])
     for change in changes:
         _emit_line_change(uow, sku, change, meta[change.line.line_id], cause)
 
@@ -240,14 +242,10 @@ def _write_pegs(uow: UnitOfWork, sku: str, location: str, repegged: list[LineCha
         uow.execute(_PEGS_OF_SKU, {"sku": sku, "location": location})
         lines = [(w.line_id, w.pegs) for w in waiting]
     else:
-        unpeg = [{"b_id": c.line.line_id} for c in repegged if c.line.pegs]
-        if unpeg:
-            uow.execute(_UNPEG_LINE, unpeg)
+        uow.executemany(_UNPEG_LINE, [{"b_id": c.line.line_id} for c in repegged if c.line.pegs])
         lines = [(c.line.line_id, c.take.pegs) for c in repegged]
-    rows = [{"line_id": line_id, "po_line_id": po_line_id, "qty": n}
-            for line_id, line_pegs in lines for po_line_id, n in line_pegs.items()]
-    if rows:
-        uow.execute(sa.insert(pegs), rows)
+    uow.executemany(INSERT_PEGS, [{"line_id": line_id, "po_line_id": po_line_id, "qty": n}
+                                  for line_id, line_pegs in lines for po_line_id, n in line_pegs.items()])
 
 
 def _emit_line_change(uow: UnitOfWork, sku: str, change: LineChange, meta: LineMeta, cause: str) -> None:
@@ -284,11 +282,10 @@ def pegged_now(books: Iterable[SkuBook]) -> dict[int, int]:
 def write_books(uow: UnitOfWork, books: list[SkuBook], pegged_before: dict[int, int], location: str) -> None:
     """Store what the books changed: PO lines' pegged quantities, and each
     SKU's allocated and backordered units."""
-    changed = [{"b_id": i, "b_pegged": n} for i, n in pegged_now(books).items() if n != pegged_before[i]]
-    if changed:
-        uow.execute(_SET_PEGGED, changed)
-    uow.execute(_SET_STOCK_DEMAND, [{"b_sku": b.sku, "b_location": location, "b_allocated": b.allocated,
-                                     "b_backordered": b.backordered} for b in books])
+    uow.executemany(_SET_PEGGED, [{"b_id": i, "b_pegged": n}
+                                  for i, n in pegged_now(books).items() if n != pegged_before[i]])
+    uow.executemany(_SET_STOCK_DEMAND, [{"b_sku": b.sku, "b_location": location, "b_allocated": b.allocated,
+                                         "b_backordered": b.backordered} for b in books])
 
 
 # -- shipments ---------------------------------------------------------------------
@@ -364,7 +361,7 @@ def _insert_shipments(uow: UnitOfWork, batches: list[tuple[int, dict[int, int], 
         return []
     ids = uow.execute(_INSERT_SHIPMENTS, [{"order_seq": seq, "status": "ready", "ship_after": after,
                                            "created_at": uow.now} for seq, _, after in batches]).scalars().all()
-    uow.execute(sa.insert(shipment_lines), [
+    uow.executemany(_INSERT_SHIPMENT_LINES, [
         {"shipment_id": shipment_id, "line_id": line_id, "qty": qty}
         for shipment_id, (_, units, _) in zip(ids, batches, strict=True) for line_id, qty in units.items()])
     return [NewShipment(i, seq, units, after) for i, (seq, units, after) in zip(ids, batches, strict=True)]

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from restock.errors import AlreadyExists, Busy, Conflict
 from restock.shop import Shop
+from restock.storage import bulk
 from restock.storage.engine import is_sqlite
 from restock.storage.tables import counters, events, orders, stock
 
@@ -67,6 +68,10 @@ class UnitOfWork:
     def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[*tuple[Any, ...]]:
         return self.conn.execute(statement, params)
 
+    def executemany(self, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
+        """Write many rows (no RETURNING) through the driver: see storage.bulk."""
+        bulk.executemany(self.conn, statement, rows)
+
     # -- locks ------------------------------------------------------------------
 
     def lock_stock(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
@@ -102,7 +107,7 @@ class UnitOfWork:
             first = last - len(self._events) + 1
             for offset, event in enumerate(self._events):
                 event["id"] = first + offset
-            self.execute(_INSERT_EVENTS, self._events)
+            self.executemany(_INSERT_EVENTS, self._events)
         self._tx.commit()
         self._committed = True
 
