@@ -37,6 +37,7 @@ from restock.storage.books import (
     ship_after,
     ship_if_complete,
     sku_infos,
+    sku_stock,
     stock_signals,
     write_books,
 )
@@ -75,13 +76,12 @@ def place_order(uow: UnitOfWork, id: str, customer: dict[str, Any], lines: list[
     except ValueError:
         raise InvalidInput("ship_policy must be 'partial' or 'complete'") from None
     wanted = [_order_line(n, line) for n, line in enumerate(v.lines(lines), 1)]
-    infos = sku_infos(uow, [sku for sku, _ in wanted])
-    rows = uow.lock_stock((sku, DEFAULT_LOCATION) for sku in infos)
+    infos, rows = sku_stock(uow, [sku for sku, _ in wanted], lock=True)
     # A taken order id fails the insert below on its unique key: AlreadyExists, nothing written.
     need: Counter[str] = Counter()
     for sku, qty in wanted:
         need[sku] += qty
-    books = {sku: open_book(uow, infos[sku], rows[(sku, DEFAULT_LOCATION)], need[sku]) for sku in infos}
+    books = {sku: open_book(uow, infos[sku], rows[sku], need[sku]) for sku in infos}
     pegged_before = pegged_now(books.values())
     takes = _decide(books, wanted)
     order = {"id": order_id, "customer_email": email, "customer_name": name, "ship_policy": policy.value,
@@ -93,7 +93,7 @@ def place_order(uow: UnitOfWork, id: str, customer: dict[str, Any], lines: list[
     new = open_shipments(uow, {r["id"]: r["qty_allocated"] for r in line_rows if r["qty_allocated"]}, meta,
                          {r["id"]: ship_after(uow, infos[r["sku"]].policy.release_date) for r in line_rows})
     for sku, book in sorted(books.items()):
-        row = rows[(sku, DEFAULT_LOCATION)]
+        row = rows[sku]
         after = Balance(book.on_hand, book.allocated, book.backordered, row.inbound)
         stock_signals(uow, infos[sku], DEFAULT_LOCATION, Balance.of(row), after)
     line_nos = {r["id"]: r["line_no"] for r in line_rows}

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from restock.domain.quotes import Quote
 from restock.domain.quotes import quote as quote_book
-from restock.errors import InvalidInput, NotFound
+from restock.errors import InvalidInput
 from restock.services import validate as v
-from restock.storage.books import open_book, sku_infos
-from restock.storage.tables import DEFAULT_LOCATION, stock
+from restock.storage.books import open_book, sku_stock
 from restock.storage.uow import UnitOfWork, read_only
 
 
@@ -33,11 +30,8 @@ def quote_many(uow: UnitOfWork, lines: list[dict[str, Any]]) -> list[dict[str, A
 
 def _quote(uow: UnitOfWork, sku: Any, qty: Any) -> Quote:
     sku, qty = v.code(sku, "sku"), v.qty(qty)
-    info = sku_infos(uow, [sku])[sku]
-    row = uow.execute(sa.select(stock).where(stock.c.sku == sku, stock.c.location == DEFAULT_LOCATION)).first()
-    if row is None:
-        raise NotFound(f"no stock record of {sku}")
-    return quote_book(open_book(uow, info, row), qty)
+    infos, rows = sku_stock(uow, [sku], lock=False)
+    return quote_book(open_book(uow, infos[sku], rows[sku]), qty)
 
 
 def _view(q: Quote) -> dict[str, Any]:

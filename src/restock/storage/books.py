@@ -9,7 +9,7 @@ on the SKU's stock row.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -99,10 +99,33 @@ _SKU_INFOS = (
 _HANDLING = sa.select(locations.c.handling_days).where(locations.c.code == B("location"))
 
 
+_SKU_STOCK = (
+    _SKU_INFOS.add_columns(stock.c.sku, stock.c.location, stock.c.on_hand, stock.c.allocated, stock.c.backordered,
+                           stock.c.inbound)
+    .join(stock, (stock.c.sku == skus.c.code) & (stock.c.location == B("location")))
+    .order_by(skus.c.code)
+)
+_SKU_STOCK_LOCKED = _SKU_STOCK.with_for_update(of=stock)
+
+
 def sku_infos(uow: UnitOfWork, codes: Iterable[str]) -> dict[str, SkuInfo]:
     wanted = sorted(set(codes))
+    return _infos(wanted, uow.execute(_SKU_INFOS, {"codes": wanted}).all())
+
+
+def sku_stock(uow: UnitOfWork, codes: Iterable[str], location: str = DEFAULT_LOCATION, *,
+              lock: bool) -> tuple[dict[str, SkuInfo], dict[str, Any]]:
+    """The SKUs' policies and their stock rows at `location`, in one query;
+    with `lock`, the stock rows are locked in SKU order (see UnitOfWork.lock_stock)."""
+    wanted = sorted(set(codes))
+    query = _SKU_STOCK_LOCKED if lock and not uow.sqlite else _SKU_STOCK
+    rows = uow.execute(query, {"codes": wanted, "location": location}).all()
+    return _infos(wanted, rows), {row.code: row for row in rows}
+
+
+def _infos(wanted: list[str], rows: Sequence[Any]) -> dict[str, SkuInfo]:
     found = {row.code: SkuInfo(row.code, policy_of(row), row.lead_time_days, row.reorder_point, row.handling_days)
-             for row in uow.execute(_SKU_INFOS, {"codes": wanted})}
+             for row in rows}
     missing = [code for code in wanted if code not in found]
     if missing:
         raise NotFound(f"unknown SKU {', '.join(missing)}", {"skus": missing})
