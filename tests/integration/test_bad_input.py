@@ -102,3 +102,11 @@ def test_closing_a_closed_po_is_refused_and_changes_nothing(shop: Shop, given: G
     with pytest.raises(InvalidState):
         s.receive(shop, "P1", [{"line": 1, "qty": 1}])
     assert snapshot(shop) == before
+
+
+def test_cancelling_an_order_with_nothing_open_is_refused_and_changes_nothing(shop: Shop, given: Given) -> None:
+    s.cancel_order(shop, "O1")
+    before = snapshot(shop)
+    with pytest.raises(InvalidState):
+        s.cancel_order(shop, "O1")
+    assert snapshot(shop) == before

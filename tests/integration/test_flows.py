@@ -222,3 +222,26 @@ def test_changing_a_sku_to_deny_keeps_the_backorders_already_accepted(shop: Shop
     s.put_sku(shop, "LAMP", "Lamp", "10.00", "4.00", {"mode": "deny"}, [{"supplier": "ACME", "lead_time_days": 20}])
     assert (given.line("Y1")["backordered"], given.days_out("Y1")) == (2, 21)
     assert s.check_ledger(shop)["ok"]
+
+
+def test_a_receipt_filling_many_lines_writes_every_row_faithfully(shop: Shop) -> None:
+    """Enough lines that bulk writes take their fast path (COPY on PostgreSQL)."""
+    given = Given(shop)
+    given.sku("MUG", "inbound")
+    given.po("P1", "MUG", 150, eta_day=6)
+    for n in range(30):
+        given.order(f"O{n:02d}", *[("MUG", 1)] * 5)
+    s.receive(shop, "P1", [{"line": 1, "qty": 150}])
+
+    lines = [line for n in range(30) for line in s.get_order(shop, f"O{n:02d}")["lines"]]
+    assert {(line["allocated"], line["backordered"], line["promised_date"]) for line in lines} == {
+        (1, 0, given.day(1))}
+    assert {tuple((c["from"], c["to"], c["cause"]) for c in line["promise_changes"]) for line in lines} == {
+        ((given.day(7), given.day(1), "received"),)}
+    advanced = given.events("promise.advanced")
+    assert len(advanced) == 150
+    assert advanced[0]["data"] | {"order": "O00", "line": 1} == {
+        "order": "O00", "line": 1, "sku": "MUG", "old_date": given.day(7), "new_date": given.day(1),
+        "first_promised_date": given.day(7), "estimated": False, "cause": "received"}
+    assert len(s.list_shipments(shop, limit=1000)["shipments"]) == 30
+    assert s.check_ledger(shop)["problems"] == []

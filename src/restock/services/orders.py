@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from restock.domain.promising import Refusal, SkuBook, Take
 from restock.domain.shipping import ShipPolicy
-from restock.errors import InvalidInput, NotFound, OrderRefused
+from restock.errors import InvalidInput, InvalidState, NotFound, OrderRefused
 from restock.services import validate as v
 from restock.storage.books import (
     INSERT_MOVEMENTS,
@@ -175,14 +175,15 @@ def cancel_order(uow: UnitOfWork, order_id: str, lines: list[dict[str, Any]] | N
     uow.lock_orders([order.seq])
     current = {r.line_no: r for r in uow.execute(sa.select(order_lines)
                                                  .where(order_lines.c.order_seq == order.seq))}
-    for n, qty in asked.items():
-        row = current[n]
-        open_units = row.qty_backordered + row.qty_allocated
-        qty = open_units if qty is None else qty
-        if qty > open_units or open_units == 0:
-            raise InvalidInput(f"line {n}: cannot cancel {qty}, {open_units} open",
-                               {"line": n, "open": open_units})
-        _cancel_line(uow, order_id, row, qty)
+    cancel = {n: current[n].qty_backordered + current[n].qty_allocated if qty is None else qty
+              for n, qty in asked.items()}
+    short = [{"line": n, "qty": qty, "open": current[n].qty_backordered + current[n].qty_allocated}
+             for n, qty in cancel.items() if qty > current[n].qty_backordered + current[n].qty_allocated or not qty]
+    if short:
+        raise InvalidInput("cannot cancel more than is open: " + ", ".join(
+            f"line {x['line']} asks {x['qty']}, {x['open']} open" for x in short), {"lines": short})
+    for n, qty in cancel.items():
+        _cancel_line(uow, order_id, current[n], qty)
     for sku in sorted(infos):
         rematch(uow, infos[sku], DEFAULT_LOCATION, "cancellation")
         stock_signals(uow, infos[sku], DEFAULT_LOCATION, before[sku])
@@ -193,7 +194,11 @@ def cancel_order(uow: UnitOfWork, order_id: str, lines: list[dict[str, Any]] | N
 
 def _cancel_request(all_lines: dict[int, Any], lines: list[dict[str, Any]] | None) -> dict[int, int | None]:
     if lines is None:
-        return {n: None for n, r in all_lines.items() if r.qty_backordered + r.qty_allocated}
+        asked_all: dict[int, int | None] = {n: None for n, r in all_lines.items()
+                                            if r.qty_backordered + r.qty_allocated}
+        if not asked_all:
+            raise InvalidState("nothing is left to cancel in this order: every unit shipped or was cancelled")
+        return asked_all
     asked: dict[int, int | None] = {}
     for item in v.lines(lines):
         if not isinstance(item, dict):

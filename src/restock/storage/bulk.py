@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+# From this many rows, an INSERT on PostgreSQL goes through COPY.
+COPY_FROM = 100
 # Keyed by the statement itself (which keeps it alive): pass long-lived statements.
 _compiled: dict[tuple[str, sa.Executable, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
 
@@ -30,6 +32,9 @@ def executemany(conn: Connection, statement: sa.Executable, rows: Sequence[dict[
     sql, positions = _compile(conn.dialect, statement, keys)
     sqlite = conn.dialect.name == "sqlite"
     convert = {k: f for k in keys if (f := _converter(_first_value(rows, k), sqlite)) is not None}
+    if not sqlite and isinstance(statement, sa.Insert) and len(rows) >= COPY_FROM:
+        _copy(conn, statement.table.name, keys, rows, convert)
+        return
     params: Sequence[Any]
     if positions is not None:
         columns = [[f(r[k]) for r in rows] if (f := convert.get(k)) else [r[k] for r in rows] for k in positions]
@@ -45,6 +50,22 @@ def executemany(conn: Connection, statement: sa.Executable, rows: Sequence[dict[
         cursor.executemany(sql, params)
     finally:
         cursor.close()
+
+
+def _copy(conn: Connection, table: str, keys: tuple[str, ...], rows: Sequence[dict[str, Any]],
+          convert: dict[str, Callable[[Any], Any]]) -> None:
+    """PostgreSQL's COPY: many rows in one stream, several times faster than
+    one INSERT per row."""
+    from psycopg import sql
+
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    columns = sql.SQL(", ").join(map(sql.Identifier, keys))
+    copy = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), columns)
+    getters = [(k, convert.get(k)) for k in keys]
+    with driver.cursor() as cursor, cursor.copy(copy) as stream:
+        for row in rows:
+            stream.write_row([f(row[k]) if f else row[k] for k, f in getters])
 
 
 def _first_value(rows: Sequence[dict[str, Any]], key: str) -> Any:
