@@ -245,3 +245,25 @@ def test_a_receipt_filling_many_lines_writes_every_row_faithfully(shop: Shop) ->
         "first_promised_date": given.day(7), "estimated": False, "cause": "received"}
     assert len(s.list_shipments(shop, limit=1000)["shipments"]) == 30
     assert s.check_ledger(shop)["problems"] == []
+
+
+def test_a_database_error_in_a_bulk_write_surfaces_as_sqlalchemys(shop: Shop) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from restock.storage import bulk
+    from restock.storage.tables import counters
+
+    with shop.engine.begin() as conn, pytest.raises(IntegrityError):
+        bulk.executemany(conn, sa.insert(counters), [{"name": f"c{n}", "value": 0} for n in range(150)]
+                         + [{"name": "events", "value": 0}])
+
+
+def test_the_answer_to_a_placement_is_the_order_as_stored(shop: Shop) -> None:
+    given = Given(shop)
+    given.sku("TEA", "deny", on_hand=5)
+    given.sku("POT", "inbound")
+    given.sku("BOOK", "preorder", release_day=9, lead_time_days=4, on_hand=1)
+    given.po("P1", "POT", 3, eta_day=4)
+    placed = given.order("O1", ("TEA", 2), ("POT", 1), ("BOOK", 2), ("TEA", 1))
+    assert placed == s.get_order(shop, "O1")
+    assert len(placed["shipments"]) == 2

@@ -28,6 +28,7 @@ from restock.storage.books import (
     INSERT_PEGS,
     Balance,
     LineMeta,
+    NewShipment,
     movement,
     open_book,
     open_shipments,
@@ -96,6 +97,11 @@ def place_order(uow: UnitOfWork, id: str, customer: dict[str, Any], lines: list[
         row = rows[sku]
         after = Balance(book.on_hand, book.allocated, book.backordered, row.inbound)
         stock_signals(uow, infos[sku], DEFAULT_LOCATION, Balance.of(row), after)
+    return _placed_view(order, line_rows, new)
+
+
+def _placed_view(order: dict[str, Any], line_rows: list[dict[str, Any]], new: list[NewShipment]) -> dict[str, Any]:
+    """The order just placed, as `get_order` would show it, from what was written."""
     line_nos = {r["id"]: r["line_no"] for r in line_rows}
     shipped = [{"id": n.id, "status": "ready", "ship_after": n.ship_after, "shipped_at": None, "tracking": None,
                 "lines": sorted(({"line": line_nos[i], "qty": q} for i, q in n.units.items()),

@@ -28,6 +28,16 @@ def executemany(conn: Connection, statement: sa.Executable, rows: Sequence[dict[
     row must have the same keys, and each key values of one type (or None)."""
     if not rows:
         return
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        _executemany(conn, statement, rows)
+    except dbapi_error as error:
+        # Raise what SQLAlchemy would (IntegrityError, OperationalError, ...), so
+        # the unit of work retries lost lock races and reports conflicts as usual.
+        raise sa.exc.DBAPIError.instance(str(statement), None, error, dbapi_error) from error
+
+
+def _executemany(conn: Connection, statement: sa.Executable, rows: Sequence[dict[str, Any]]) -> None:
     keys = tuple(rows[0])
     sql, positions = _compile(conn.dialect, statement, keys)
     sqlite = conn.dialect.name == "sqlite"

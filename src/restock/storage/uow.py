@@ -1,7 +1,7 @@
 """The unit of work: one service call, one transaction.
 
 It opens a transaction that rolls back unless committed, locks stock rows
-always in (sku, location) order, buffers events and writes them to the outbox
+always in (location, sku) order, buffers events and writes them to the outbox
 just before commit under the event counter's row lock, so event ids follow
 commit order. `transaction` retries a call that lost a lock race
 (serialization failure, deadlock, lock timeout, SQLite busy).
