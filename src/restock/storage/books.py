@@ -102,7 +102,9 @@ _HANDLING = sa.select(locations.c.handling_days).where(locations.c.code == B("lo
 _SKU_STOCK = (
     _SKU_INFOS.add_columns(stock.c.sku, stock.c.location, stock.c.on_hand, stock.c.allocated, stock.c.backordered,
                            stock.c.inbound)
-    .join(stock, (stock.c.sku == skus.c.code) & (stock.c.location == B("location")))
+    # Naming the stock keys too lets PostgreSQL use the stock primary key whatever its statistics say.
+    .join(stock, (stock.c.sku == skus.c.code) & (stock.c.location == B("location"))
+          & stock.c.sku.in_(B("stock_codes", expanding=True)))
     .order_by(skus.c.code)
 )
 _SKU_STOCK_LOCKED = _SKU_STOCK.with_for_update(of=stock)
@@ -119,7 +121,7 @@ def sku_stock(uow: UnitOfWork, codes: Iterable[str], location: str = DEFAULT_LOC
     with `lock`, the stock rows are locked in SKU order (see UnitOfWork.lock_stock)."""
     wanted = sorted(set(codes))
     query = _SKU_STOCK_LOCKED if lock and not uow.sqlite else _SKU_STOCK
-    rows = uow.execute(query, {"codes": wanted, "location": location}).all()
+    rows = uow.execute(query, {"codes": wanted, "stock_codes": wanted, "location": location}).all()
     return _infos(wanted, rows), {row.code: row for row in rows}
 
 
