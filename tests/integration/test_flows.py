@@ -19,11 +19,7 @@ def ready(shop: Shop, order_id: str) -> list[dict[str, object]]:
 
 
 def test_partial_order_ships_stock_now_and_the_backorder_separately_when_it_arrives(shop: Shop) -> None:
-    given = Given(shop)
-    given.sku("TEA", "deny", on_hand=5)
-    given.sku("POT", "inbound")
-    given.po("P1", "POT", 3, eta_day=4)
-    given.order("O1", ("TEA", 2), ("POT", 1))
+    tea_in_stock_and_pot_inbound(shop, "partial")
 
     first = ready(shop, "O1")
     assert [sh["lines"] for sh in first] == [[{"line": 1, "sku": "TEA", "qty": 2}]]
@@ -42,12 +38,18 @@ def test_partial_order_ships_stock_now_and_the_backorder_separately_when_it_arri
     assert s.check_ledger(shop)["problems"] == []
 
 
-def test_complete_order_waits_for_every_line_then_ships_once(shop: Shop) -> None:
+def tea_in_stock_and_pot_inbound(shop: Shop, ship_policy: str) -> Given:
+    """O1 asks for 2 TEA (in stock) and 1 POT (due on P1 in 4 days)."""
     given = Given(shop)
     given.sku("TEA", "deny", on_hand=5)
     given.sku("POT", "inbound")
     given.po("P1", "POT", 3, eta_day=4)
-    given.order("O1", ("TEA", 2), ("POT", 1), ship_policy="complete")
+    given.order("O1", ("TEA", 2), ("POT", 1), ship_policy=ship_policy)
+    return given
+
+
+def test_complete_order_waits_for_every_line_then_ships_once(shop: Shop) -> None:
+    tea_in_stock_and_pot_inbound(shop, "complete")
     assert ready(shop, "O1") == []
 
     s.receive(shop, "P1", [{"line": 1, "qty": 1}])
@@ -56,12 +58,7 @@ def test_complete_order_waits_for_every_line_then_ships_once(shop: Shop) -> None
 
 
 def test_cancelling_the_backordered_line_of_a_complete_order_releases_the_rest(shop: Shop) -> None:
-    given = Given(shop)
-    given.sku("TEA", "deny", on_hand=5)
-    given.sku("POT", "inbound")
-    given.po("P1", "POT", 3, eta_day=4)
-    given.order("O1", ("TEA", 2), ("POT", 1), ship_policy="complete")
-
+    tea_in_stock_and_pot_inbound(shop, "complete")
     s.cancel_order(shop, "O1", [{"line": 2}])
     (shipment,) = ready(shop, "O1")
     assert shipment["lines"] == [{"line": 1, "sku": "TEA", "qty": 2}]
