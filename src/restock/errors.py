@@ -2,6 +2,8 @@
 
 RestockError               base; never raised itself
 ├── InvalidInput     422   a value is malformed or out of range
+├── Unauthorized     401   no valid API key
+├── Forbidden        403   the key's role may not do this
 ├── NotFound         404   the thing named does not exist
 └── Conflict         409   the request is well formed but the state forbids it
     ├── AlreadyExists      an id is taken
@@ -34,6 +36,16 @@ class RestockError(Exception):
 class InvalidInput(RestockError):
     code = "invalid_input"
     status = 422
+
+
+class Unauthorized(RestockError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(RestockError):
+    code = "forbidden"
+    status = 403
 
 
 class NotFound(RestockError):

@@ -75,6 +75,43 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     console.print("The schema is up to date.")
 
 
+keys = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys, name="keys")
+
+
+@keys.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="admin, storefront or viewer.")],
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")] = "",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Make an API key; it is printed once, alone on the last line, and stored only hashed."""
+    shop = Shop.open(database_url)
+    try:
+        made = s.create_key(shop, role, name)
+    finally:
+        shop.close()
+    console.print(f"A {made['role']} key ({made['name']}). Keep it: it is not shown again.")
+    print(made["key"])
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="RESTOCK_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="RESTOCK_PORT")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, envvar="RESTOCK_WORKERS")] = 1,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Serve the HTTP API (API.md); the schema is created or migrated first."""
+    import uvicorn
+
+    if database_url:
+        os.environ["RESTOCK_DATABASE_URL"] = database_url
+    Shop.open().close()
+    uvicorn.run("restock.api:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
 def main() -> None:
     try:
         app()

@@ -6,7 +6,7 @@ kept), in UTC.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,3 +112,15 @@ def promise_moves(uow: UnitOfWork, examples: int = 3) -> list[dict[str, Any]]:
     for entry in by_cause.values():
         entry["average_days"] = round(entry.pop("days") / (entry["delayed"] + entry["advanced"]), 1)
     return sorted(by_cause.values(), key=lambda e: -(e["delayed"] + e["advanced"]))
+
+
+@read_only
+def list_events(uow: UnitOfWork, after: Any = None, limit: Any = 100) -> dict[str, Any]:
+    """Events in commit order after the cursor (an event id), each once."""
+    start = v.count(int(after) if isinstance(after, str) and after.isdigit() else after, "after",
+                    maximum=2**62, optional=True) or 0
+    size = v.qty(limit, "limit", maximum=1000)
+    rows = uow.execute(sa.select(events).where(events.c.id > start).order_by(events.c.id).limit(size)).all()
+    return {"events": [{"id": r.id, "type": r.type, "at": r.at.replace(tzinfo=UTC).isoformat(), "data": r.data}
+                       for r in rows],
+            "next": str(rows[-1].id) if rows else str(start)}

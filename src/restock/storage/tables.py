@@ -224,6 +224,16 @@ counters = sa.Table(
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime),
+)
+
 DEFAULT_LOCATION = "main"
 SEED_ROWS: dict[sa.Table, list[dict[str, object]]] = {
     locations: [{"code": DEFAULT_LOCATION, "name": "Main warehouse", "handling_days": 1}],

@@ -1,0 +1,69 @@
+"""The HTTP API v1 (API.md): FastAPI routes that parse, call one service and
+map restock's errors to their status codes. No business logic lives here.
+
+Roles: `admin` may do everything; `storefront` may quote, place, read and
+cancel orders; `viewer` may read everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from restock import __version__
+from restock.api.routes import router
+from restock.errors import RestockError
+from restock.shop import Shop
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def create_app(shop: Shop) -> FastAPI:
+    app = FastAPI(title="restock", version=__version__, description=__doc__)
+    app.state.shop = shop
+    app.include_router(router)
+    app.add_exception_handler(RestockError, _restock_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.middleware("http")(_limit_body)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """For `restock serve` and uvicorn workers: the shop of RESTOCK_DATABASE_URL."""
+    return create_app(Shop.open())
+
+
+def error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": details}}, status_code=status)
+
+
+async def _restock_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RestockError)
+    return error(exc.status, exc.code, exc.message, exc.details)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [{"where": ".".join(str(part) for part in e.get("loc", ())), "problem": str(e.get("msg", ""))}
+                for e in exc.errors()]
+    summary = "; ".join(f"{p['where']}: {p['problem']}" for p in problems[:5])
+    return error(422, "invalid_input", f"the request is not valid: {summary}"[:500], problems[:50])
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+    return error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+
+async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        return error(413, "too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+    return await call_next(request)

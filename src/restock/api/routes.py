@@ -1,0 +1,192 @@
+"""The routes of API.md. Each one checks the caller's role, parses, calls one
+service and returns its answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from restock import services as s
+from restock.api import schemas
+from restock.errors import Forbidden, Unauthorized
+from restock.shop import Shop
+
+router = APIRouter()
+Answer = dict[str, Any]
+
+
+def _shop(request: Request) -> Shop:
+    shop: Shop = request.app.state.shop
+    return shop
+
+
+def allow(*roles: str) -> Any:
+    """A dependency that lets through only keys of these roles."""
+
+    def check(request: Request, authorization: str | None = Header(default=None)) -> str:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise Unauthorized("send an API key: Authorization: Bearer <key>")
+        role = s.role_of(_shop(request), authorization.removeprefix("Bearer ").strip())
+        if role is None:
+            raise Unauthorized("unknown or revoked API key")
+        if role not in roles:
+            raise Forbidden(f"a {role} key may not do this")
+        return role
+
+    return Depends(check)
+
+
+ADMIN = allow("admin")
+READ = allow("admin", "viewer")
+ORDERS = allow("admin", "storefront")
+ORDERS_READ = allow("admin", "storefront", "viewer")
+
+
+def created(body: Any) -> JSONResponse:
+    return JSONResponse(body, status_code=201)
+
+
+# -- catalog and stock -----------------------------------------------------------------
+
+
+@router.put("/v1/skus/{sku}", dependencies=[ADMIN])
+def put_sku(sku: str, body: schemas.SkuIn, request: Request) -> JSONResponse:
+    data = body.model_dump(mode="json")
+    data["suppliers"] = [i.model_dump(mode="json", exclude_none=True) for i in body.suppliers]
+    was_created, view = s.put_sku(_shop(request), sku, **data)
+    return JSONResponse(view, status_code=201 if was_created else 200)
+
+
+@router.get("/v1/skus/{sku}", dependencies=[READ])
+def get_sku(sku: str, request: Request) -> Answer:
+    return s.get_sku(_shop(request), sku)
+
+
+@router.get("/v1/skus", dependencies=[READ])
+def list_skus(request: Request, cursor: str | None = Query(default=None, max_length=64),
+              limit: int = Query(default=100, ge=1, le=500)) -> Answer:
+    return s.list_skus(_shop(request), cursor, limit)
+
+
+@router.put("/v1/suppliers/{code}", dependencies=[ADMIN])
+def put_supplier(code: str, body: schemas.SupplierIn, request: Request) -> Answer:
+    return s.put_supplier(_shop(request), code, **body.model_dump())
+
+
+@router.put("/v1/locations/{code}", dependencies=[ADMIN])
+def put_location(code: str, body: schemas.LocationIn, request: Request) -> Answer:
+    return s.put_location(_shop(request), code, **body.model_dump())
+
+
+@router.post("/v1/stock/adjustments", dependencies=[ADMIN])
+def adjust(body: schemas.AdjustmentIn, request: Request) -> JSONResponse:
+    return created(s.adjust_stock(_shop(request), body.sku, body.delta, body.reason, body.location))
+
+
+# -- inbound supply --------------------------------------------------------------------
+
+
+@router.post("/v1/purchase-orders", dependencies=[ADMIN])
+def create_po(body: schemas.PurchaseOrderIn, request: Request) -> JSONResponse:
+    data = body.model_dump(mode="json")
+    return created(s.create_po(_shop(request), data["supplier"], data["lines"], id=data["id"]))
+
+
+@router.get("/v1/purchase-orders/{po_id}", dependencies=[READ])
+def get_po(po_id: str, request: Request) -> Answer:
+    return s.get_po(_shop(request), po_id)
+
+
+@router.patch("/v1/purchase-orders/{po_id}/lines/{line}", dependencies=[ADMIN])
+def change_eta(po_id: str, line: int, body: schemas.EtaIn, request: Request) -> Answer:
+    return s.change_eta(_shop(request), po_id, line, body.eta)
+
+
+@router.post("/v1/purchase-orders/{po_id}/receipts", dependencies=[ADMIN])
+def receive(po_id: str, body: schemas.ReceiptIn, request: Request) -> JSONResponse:
+    return created(s.receive(_shop(request), po_id, body.model_dump()["lines"]))
+
+
+@router.post("/v1/purchase-orders/{po_id}/close", dependencies=[ADMIN])
+def close_po(po_id: str, request: Request) -> Answer:
+    return s.close_po(_shop(request), po_id)
+
+
+# -- storefront ------------------------------------------------------------------------
+
+
+@router.get("/v1/availability/{sku}", dependencies=[ORDERS_READ])
+def quote(sku: str, request: Request, qty: int = Query(default=1, ge=1, le=1_000_000)) -> Answer:
+    return s.quote(_shop(request), sku, qty)
+
+
+@router.post("/v1/availability", dependencies=[ORDERS_READ])
+def quote_many(body: schemas.QuoteLinesIn, request: Request) -> Answer:
+    return {"lines": s.quote_many(_shop(request), body.model_dump()["lines"])}
+
+
+# -- orders and shipments --------------------------------------------------------------
+
+
+@router.post("/v1/orders", dependencies=[ORDERS])
+def place_order(body: schemas.OrderIn, request: Request) -> JSONResponse:
+    data = body.model_dump()
+    return created(s.place_order(_shop(request), data["id"], data["customer"], data["lines"], data["ship_policy"]))
+
+
+@router.get("/v1/orders/{order_id}", dependencies=[ORDERS_READ])
+def get_order(order_id: str, request: Request) -> Answer:
+    return s.get_order(_shop(request), order_id)
+
+
+@router.post("/v1/orders/{order_id}/cancel", dependencies=[ORDERS])
+def cancel_order(order_id: str, request: Request, body: schemas.CancelIn | None = None) -> Answer:
+    lines = body.model_dump()["lines"] if body else None
+    return s.cancel_order(_shop(request), order_id, lines)
+
+
+@router.get("/v1/orders/{order_id}/lines/{line}/explain", dependencies=[READ])
+def explain(order_id: str, line: int, request: Request) -> Answer:
+    return s.explain_line(_shop(request), order_id, line)
+
+
+@router.get("/v1/backorders", dependencies=[READ])
+def backorders(request: Request, sku: str | None = Query(default=None, max_length=64),
+               cursor: str | None = Query(default=None, max_length=200),
+               limit: int = Query(default=100, ge=1, le=1000)) -> Answer:
+    return s.list_backorders(_shop(request), sku, cursor, limit)
+
+
+@router.get("/v1/shipments", dependencies=[READ])
+def shipments(request: Request, status: str = Query(default="ready", max_length=16),
+              cursor: int | None = Query(default=None, ge=0, le=2**62),
+              limit: int = Query(default=100, ge=1, le=1000)) -> Answer:
+    return s.list_shipments(_shop(request), status, cursor, limit)
+
+
+@router.post("/v1/shipments/{shipment_id}/ship", dependencies=[ADMIN])
+def ship(shipment_id: int, request: Request, body: schemas.ShipIn | None = None) -> Answer:
+    return s.ship(_shop(request), shipment_id, body.tracking if body else None)
+
+
+# -- events, KPIs, health --------------------------------------------------------------
+
+
+@router.get("/v1/events", dependencies=[READ])
+def events(request: Request, after: str | None = Query(default=None, max_length=20, pattern=r"^\d*$"),
+           limit: int = Query(default=100, ge=1, le=1000)) -> Answer:
+    return s.list_events(_shop(request), after, limit)
+
+
+@router.get("/v1/kpis", dependencies=[READ])
+def kpis(request: Request, from_: str | None = Query(default=None, alias="from", max_length=10),
+         to: str | None = Query(default=None, max_length=10)) -> Answer:
+    return s.kpis(_shop(request), from_, to)
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> Answer:
+    s.list_events(_shop(request), None, 1)
+    return {"status": "ok"}

@@ -1,0 +1,170 @@
+"""The HTTP API over a real database: roles, the error shape, and the flows of
+EXAMPLES.md as a storefront and a back office would drive them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from restock import services as s
+from restock.api import create_app
+from restock.shop import Shop
+
+Client = TestClient
+
+
+@pytest.fixture
+def api(shop: Shop) -> Iterator[dict[str, TestClient]]:
+    """One client per role, each with its own key."""
+    app = create_app(shop)
+    clients = {}
+    for role in ("admin", "storefront", "viewer"):
+        key = s.create_key(shop, role)["key"]
+        clients[role] = TestClient(app, headers={"Authorization": f"Bearer {key}"})
+    clients["anonymous"] = TestClient(app)
+    yield clients
+
+
+def day(shop: Shop, n: int) -> str:
+    return (shop.clock.today() + timedelta(days=n)).isoformat()
+
+
+def mug_shop(admin: TestClient, shop: Shop) -> None:
+    assert admin.put("/v1/suppliers/ACME", json={"name": "Acme", "lead_time_days": 12}).status_code == 200
+    created = admin.put("/v1/skus/MUG", json={"name": "Mug", "price": "9.50", "unit_cost": "3.00",
+                                              "backorder": {"mode": "inbound"}, "suppliers": [{"supplier": "ACME"}]})
+    assert created.status_code == 201
+    assert admin.post("/v1/stock/adjustments", json={"sku": "MUG", "delta": 2, "reason": "count"}).status_code == 201
+    for po, qty, eta in (("P1", 4, 5), ("P2", 6, 9)):
+        made = admin.post("/v1/purchase-orders", json={"id": po, "supplier": "ACME",
+                                                        "lines": [{"sku": "MUG", "qty": qty, "eta": day(shop, eta)}]})
+        assert made.status_code == 201
+
+
+def order(client: TestClient, order_id: str, qty: int) -> object:
+    return client.post("/v1/orders", json={"id": order_id, "customer": {"email": "ada@example.com", "name": "Ada"},
+                                           "lines": [{"sku": "MUG", "qty": qty}]})
+
+
+def test_example_1_over_http(api: dict[str, TestClient], shop: Shop) -> None:
+    admin, storefront = api["admin"], api["storefront"]
+    mug_shop(admin, shop)
+    quote = storefront.get("/v1/availability/MUG", params={"qty": 5}).json()
+    assert (quote["status"], quote["ship_now"], quote["ship_date"]) == ("partial", 2, day(shop, 6))
+
+    x1 = order(storefront, "X1", 3)
+    assert x1.status_code == 201
+    assert x1.json()["lines"][0] | {"promise_changes": []} == {
+        "line": 1, "sku": "MUG", "qty": 3, "allocated": 2, "backordered": 1, "shipped": 0, "cancelled": 0,
+        "promised_date": day(shop, 6), "first_promised_date": day(shop, 6), "estimated": False,
+        "promise_changes": []}
+    assert order(storefront, "X2", 4).status_code == 201
+    refused = order(storefront, "X3", 6)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["details"]["lines"] == [
+        {"line": 1, "sku": "MUG", "qty": 6, "reason": "insufficient_inbound", "available": 5}]
+    assert order(storefront, "X3", 5).status_code == 201
+
+    assert admin.patch("/v1/purchase-orders/P1/lines/1", json={"eta": day(shop, 11)}).status_code == 200
+    queue = admin.get("/v1/backorders", params={"sku": "MUG"}).json()["backorders"]
+    assert [(b["order"], b["promised_date"]) for b in queue] == [
+        ("X1", day(shop, 10)), ("X2", day(shop, 10)), ("X3", day(shop, 12))]
+    assert admin.post("/v1/purchase-orders/P2/receipts", json={"lines": [{"line": 1, "qty": 6}]}).status_code == 201
+    lines = [storefront.get(f"/v1/orders/{o}").json()["lines"][0] for o in ("X1", "X2", "X3")]
+    assert [(line["allocated"], line["promised_date"]) for line in lines] == [
+        (3, day(shop, 1)), (4, day(shop, 1)), (1, day(shop, 12))]
+
+    feed = api["viewer"].get("/v1/events", params={"limit": 1000}).json()
+    types = [e["type"] for e in feed["events"]]
+    assert types.count("promise.delayed") == 2 and types.count("promise.advanced") == 2
+    assert [e["id"] for e in feed["events"]] == sorted(e["id"] for e in feed["events"])
+    assert api["viewer"].get("/v1/events", params={"after": feed["next"]}).json()["events"] == []
+
+
+def test_cancellation_and_shipping_over_http(api: dict[str, TestClient], shop: Shop) -> None:
+    admin, storefront = api["admin"], api["storefront"]
+    mug_shop(admin, shop)
+    assert order(storefront, "A", 3).status_code == 201
+    assert order(storefront, "B", 2).status_code == 201
+    cancelled = storefront.post("/v1/orders/A/cancel", json={"lines": [{"line": 1, "qty": 1}]})
+    assert cancelled.status_code == 200 and cancelled.json()["lines"][0]["cancelled"] == 1
+    (shipment,) = [sh for sh in admin.get("/v1/shipments").json()["shipments"] if sh["order"] == "A"]
+    shipped = admin.post(f"/v1/shipments/{shipment['id']}/ship", json={"tracking": "1Z999"})
+    assert shipped.status_code == 200 and shipped.json()["status"] == "shipped"
+    assert admin.post(f"/v1/shipments/{shipment['id']}/ship").status_code == 409
+    kpis = api["viewer"].get("/v1/kpis").json()
+    assert kpis["shipments"]["shipped"] == 1
+
+
+ROUTES = [
+    ("put", "/v1/skus/NEW", {"name": "New", "price": "1", "unit_cost": "1"}, {"admin"}),
+    ("get", "/v1/skus/MUG", None, {"admin", "viewer"}),
+    ("get", "/v1/skus", None, {"admin", "viewer"}),
+    ("put", "/v1/suppliers/NEWSUP", {"name": "New", "lead_time_days": 3}, {"admin"}),
+    ("put", "/v1/locations/main", {"name": "Main", "handling_days": 1}, {"admin"}),
+    ("post", "/v1/stock/adjustments", {"sku": "MUG", "delta": 1, "reason": "count"}, {"admin"}),
+    ("post", "/v1/purchase-orders", {"supplier": "ACME", "lines": [{"sku": "MUG", "qty": 1, "eta": "2099-01-01"}]},
+     {"admin"}),
+    ("get", "/v1/purchase-orders/P1", None, {"admin", "viewer"}),
+    ("patch", "/v1/purchase-orders/P2/lines/1", {"eta": "2099-01-01"}, {"admin"}),
+    ("post", "/v1/purchase-orders/P1/receipts", {"lines": [{"line": 1, "qty": 1}]}, {"admin"}),
+    ("get", "/v1/availability/MUG?qty=2", None, {"admin", "storefront", "viewer"}),
+    ("post", "/v1/availability", {"lines": [{"sku": "MUG", "qty": 1}]}, {"admin", "storefront", "viewer"}),
+    ("post", "/v1/orders", {"id": "R1", "customer": {"email": "a@b.co", "name": "A"},
+                            "lines": [{"sku": "MUG", "qty": 1}]}, {"admin", "storefront"}),
+    ("get", "/v1/orders/O1", None, {"admin", "storefront", "viewer"}),
+    ("get", "/v1/orders/O1/lines/1/explain", None, {"admin", "viewer"}),
+    ("get", "/v1/backorders", None, {"admin", "viewer"}),
+    ("get", "/v1/shipments", None, {"admin", "viewer"}),
+    ("get", "/v1/events", None, {"admin", "viewer"}),
+    ("get", "/v1/kpis", None, {"admin", "viewer"}),
+    ("post", "/v1/orders/O1/cancel", None, {"admin", "storefront"}),
+    ("post", "/v1/purchase-orders/P1/close", None, {"admin"}),
+]
+
+
+@pytest.mark.parametrize("role", ["admin", "storefront", "viewer", "anonymous"])
+def test_every_route_lets_in_exactly_its_roles(api: dict[str, TestClient], shop: Shop, role: str) -> None:
+    mug_shop(api["admin"], shop)
+    assert order(api["admin"], "O1", 1).status_code == 201
+    for method, path, body, allowed in ROUTES:
+        answer = getattr(api[role], method)(path, **({"json": body} if body is not None else {}))
+        expected = ({401} if role == "anonymous" else {403}) if role not in allowed else {200, 201}
+        assert answer.status_code in expected, (role, method, path, answer.status_code, answer.text)
+        if answer.status_code >= 400:
+            assert set(answer.json()["error"]) == {"code", "message", "details"}
+
+
+def test_a_wrong_key_is_401(api: dict[str, TestClient]) -> None:
+    client = api["anonymous"]
+    for header in ("Bearer rk_nope", "Basic abc", "Bearer "):
+        answer = client.get("/v1/skus", headers={"Authorization": header})
+        assert answer.status_code == 401 and answer.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("body", [
+    b"{not json", b"[]", b'{"id": 5}', b'{"id": "X", "customer": {"email": "a@b.co", "name": "A"}, "lines": []}',
+    b'{"id": "X", "customer": {"email": "a@b.co", "name": "A"}, "lines": [{"sku": "MUG", "qty": 1e400}]}',
+    b'{"id": "X", "customer": {"email": "a@b.co", "name": "A"}, "lines": [{"sku": "MUG", "qty": -1}]}',
+    '{"id": "\u00e9", "customer": {"email": "a@b.co", "name": "A"}, "lines": [{"sku": "MUG", "qty": 1}]}'.encode(),
+    b'{"id": "X", "customer": {"email": "a@b.co", "name": "A"}, "lines": [{"sku": "MUG", "qty": 1}], "extra": 1}',
+])
+def test_malformed_orders_get_a_clear_4xx_and_change_nothing(api: dict[str, TestClient], shop: Shop,
+                                                            body: bytes) -> None:
+    mug_shop(api["admin"], shop)
+    before = api["admin"].get("/v1/events", params={"limit": 1000}).json()
+    answer = api["storefront"].post("/v1/orders", content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= answer.status_code < 500
+    assert answer.json()["error"]["message"]
+    assert api["admin"].get("/v1/events", params={"limit": 1000}).json() == before
+
+
+def test_oversized_bodies_and_unknown_routes_get_the_error_shape(api: dict[str, TestClient]) -> None:
+    big = api["admin"].post("/v1/orders", content=b"x" * 2_000_000, headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+    missing = api["admin"].get("/v1/nowhere")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert api["anonymous"].get("/healthz").json() == {"status": "ok"}
