@@ -168,3 +168,42 @@ def test_oversized_bodies_and_unknown_routes_get_the_error_shape(api: dict[str, 
     missing = api["admin"].get("/v1/nowhere")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     assert api["anonymous"].get("/healthz").json() == {"status": "ok"}
+
+
+def test_ten_retries_with_one_idempotency_key_have_one_effect_and_one_answer(api: dict[str, TestClient],
+                                                                              shop: Shop) -> None:
+    mug_shop(api["admin"], shop)
+    body = {"id": "R1", "customer": {"email": "a@b.co", "name": "A"}, "lines": [{"sku": "MUG", "qty": 3}]}
+    answers = [api["storefront"].post("/v1/orders", json=body, headers={"Idempotency-Key": "k-1"})
+               for _ in range(10)]
+    assert {a.status_code for a in answers} == {201}
+    assert all(a.json() == answers[0].json() for a in answers)
+    events = api["admin"].get("/v1/events", params={"limit": 1000}).json()["events"]
+    assert [e["data"]["order"] for e in events if e["type"] == "order.placed"] == ["R1"]
+
+    po = {"supplier": "ACME", "lines": [{"sku": "MUG", "qty": 5, "eta": day(shop, 3)}]}
+    first = api["admin"].post("/v1/purchase-orders", json=po, headers={"Idempotency-Key": "po-1"})
+    again = api["admin"].post("/v1/purchase-orders", json=po, headers={"Idempotency-Key": "po-1"})
+    assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+    assert [(i["po"], i["qty_open"]) for i in s.get_sku(shop, "MUG")["stock"]["inbound"]] == [
+        (first.json()["id"], 5), ("P1", 4), ("P2", 6)]
+
+
+def test_an_idempotency_key_reused_for_another_request_is_422_and_changes_nothing(api: dict[str, TestClient],
+                                                                                  shop: Shop) -> None:
+    mug_shop(api["admin"], shop)
+    body = {"id": "R1", "customer": {"email": "a@b.co", "name": "A"}, "lines": [{"sku": "MUG", "qty": 1}]}
+    assert api["storefront"].post("/v1/orders", json=body, headers={"Idempotency-Key": "k"}).status_code == 201
+    before = api["admin"].get("/v1/events", params={"limit": 1000}).json()
+    other = api["storefront"].post("/v1/orders", json={**body, "id": "R2"}, headers={"Idempotency-Key": "k"})
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["error"]["message"]
+    assert api["admin"].get("/v1/events", params={"limit": 1000}).json() == before
+    assert api["storefront"].get("/v1/orders/R2").status_code == 404
+
+
+def test_idempotency_keys_of_different_callers_do_not_collide(api: dict[str, TestClient], shop: Shop) -> None:
+    mug_shop(api["admin"], shop)
+    body = {"id": "R1", "customer": {"email": "a@b.co", "name": "A"}, "lines": [{"sku": "MUG", "qty": 1}]}
+    assert api["storefront"].post("/v1/orders", json=body, headers={"Idempotency-Key": "same"}).status_code == 201
+    second = api["admin"].post("/v1/orders", json={**body, "id": "R2"}, headers={"Idempotency-Key": "same"})
+    assert second.status_code == 201 and second.json()["id"] == "R2"

@@ -123,3 +123,17 @@ def test_a_lock_held_past_the_lock_timeout_is_retried_not_shown_as_an_error(pg_u
         holder.dispose()
         shop.close()
     assert order["lines"][0]["allocated"] == 1
+
+
+def test_concurrent_duplicates_with_one_idempotency_key_have_one_effect(pg_shop: Shop) -> None:
+    from restock.storage.uow import Idempotency, idempotent
+
+    Given(pg_shop).sku("MUG", "allow", on_hand=2)
+    idem = Idempotency("caller:k-1", "same-request")
+    lines = [{"sku": "MUG", "qty": 3}]
+    results = together(10, lambda i: idempotent(pg_shop, idem, s.place_order, "R1", CUSTOMER, lines))
+    assert [r for r in results if isinstance(r, Exception)] == []
+    assert all(r == results[0] for r in results)
+    figures = s.get_sku(pg_shop, "MUG")["stock"]
+    assert (figures["allocated"], figures["backordered"]) == (2, 1)
+    assert s.check_ledger(pg_shop)["problems"] == []

@@ -3,6 +3,7 @@ service and returns its answer."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -10,8 +11,9 @@ from fastapi.responses import JSONResponse
 
 from restock import services as s
 from restock.api import schemas
-from restock.errors import Forbidden, Unauthorized
+from restock.errors import Forbidden, InvalidInput, Unauthorized
 from restock.shop import Shop
+from restock.storage.uow import Idempotency, idempotent
 
 router = APIRouter()
 Answer = dict[str, Any]
@@ -48,6 +50,23 @@ def created(body: Any) -> JSONResponse:
     return JSONResponse(body, status_code=201)
 
 
+async def idempotency_of(request: Request,
+                         idempotency_key: str | None = Header(default=None, max_length=200)) -> Idempotency | None:
+    """The request's Idempotency-Key, scoped to the caller's API key, with a
+    fingerprint of the method, path and body."""
+    if idempotency_key is None:
+        return None
+    if not idempotency_key.strip():
+        raise InvalidInput("Idempotency-Key must not be empty")
+    caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()[:16]
+    body = await request.body()
+    fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
+    return Idempotency(f"{caller}:{idempotency_key}", fingerprint)
+
+
+IDEMPOTENCY = Depends(idempotency_of)
+
+
 # -- catalog and stock -----------------------------------------------------------------
 
 
@@ -81,17 +100,18 @@ def put_location(code: str, body: schemas.LocationIn, request: Request) -> Answe
 
 
 @router.post("/v1/stock/adjustments", dependencies=[ADMIN])
-def adjust(body: schemas.AdjustmentIn, request: Request) -> JSONResponse:
-    return created(s.adjust_stock(_shop(request), body.sku, body.delta, body.reason, body.location))
+def adjust(body: schemas.AdjustmentIn, request: Request, idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
+    return created(idempotent(_shop(request), idem, s.adjust_stock, body.sku, body.delta, body.reason,
+                              body.location))
 
 
 # -- inbound supply --------------------------------------------------------------------
 
 
 @router.post("/v1/purchase-orders", dependencies=[ADMIN])
-def create_po(body: schemas.PurchaseOrderIn, request: Request) -> JSONResponse:
+def create_po(body: schemas.PurchaseOrderIn, request: Request, idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     data = body.model_dump(mode="json")
-    return created(s.create_po(_shop(request), data["supplier"], data["lines"], id=data["id"]))
+    return created(idempotent(_shop(request), idem, s.create_po, data["supplier"], data["lines"], id=data["id"]))
 
 
 @router.get("/v1/purchase-orders/{po_id}", dependencies=[READ])
@@ -105,8 +125,9 @@ def change_eta(po_id: str, line: int, body: schemas.EtaIn, request: Request) -> 
 
 
 @router.post("/v1/purchase-orders/{po_id}/receipts", dependencies=[ADMIN])
-def receive(po_id: str, body: schemas.ReceiptIn, request: Request) -> JSONResponse:
-    return created(s.receive(_shop(request), po_id, body.model_dump()["lines"]))
+def receive(po_id: str, body: schemas.ReceiptIn, request: Request,
+            idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
+    return created(idempotent(_shop(request), idem, s.receive, po_id, body.model_dump()["lines"]))
 
 
 @router.post("/v1/purchase-orders/{po_id}/close", dependencies=[ADMIN])
@@ -131,9 +152,10 @@ def quote_many(body: schemas.QuoteLinesIn, request: Request) -> Answer:
 
 
 @router.post("/v1/orders", dependencies=[ORDERS])
-def place_order(body: schemas.OrderIn, request: Request) -> JSONResponse:
+def place_order(body: schemas.OrderIn, request: Request, idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     data = body.model_dump()
-    return created(s.place_order(_shop(request), data["id"], data["customer"], data["lines"], data["ship_policy"]))
+    return created(idempotent(_shop(request), idem, s.place_order, data["id"], data["customer"], data["lines"],
+                              data["ship_policy"]))
 
 
 @router.get("/v1/orders/{order_id}", dependencies=[ORDERS_READ])

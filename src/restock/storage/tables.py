@@ -234,6 +234,16 @@ api_keys = sa.Table(
     sa.Column("revoked_at", sa.DateTime),
 )
 
+# Answers of creating requests by Idempotency-Key (scoped to the caller's API
+# key): a repeat gets the first answer and changes nothing.
+idempotency = sa.Table(
+    "idempotency", metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("response", sa.JSON),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 DEFAULT_LOCATION = "main"
 SEED_ROWS: dict[sa.Table, list[dict[str, object]]] = {
     locations: [{"code": DEFAULT_LOCATION, "name": "Main warehouse", "handling_days": 1}],

@@ -13,17 +13,18 @@ import functools
 import random
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from restock.errors import AlreadyExists, Busy, Conflict
+from restock.errors import AlreadyExists, Busy, Conflict, InvalidInput
 from restock.shop import Shop
 from restock.storage import bulk
 from restock.storage.engine import is_sqlite
-from restock.storage.tables import counters, events, orders, stock
+from restock.storage.tables import counters, events, idempotency, orders, stock
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -139,15 +140,34 @@ def _retryable(error: DBAPIError) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
-def _run(shop: Shop, write: bool, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
+@dataclass(frozen=True)
+class Idempotency:
+    """A creating request's Idempotency-Key (scoped to its caller) and the
+    fingerprint of what it asked."""
+
+    key: str
+    fingerprint: str
+
+
+def _run(shop: Shop, write: bool, fn: Callable[..., R], args: Any, kwargs: Any,
+         idem: Idempotency | None = None) -> R:
     for attempt in range(ATTEMPTS):
         try:
             with UnitOfWork(shop, write=write) as uow:
+                if idem is not None:
+                    replay = _claim(uow, idem)
+                    if replay is not None:
+                        return cast(R, replay)
                 result = fn(uow, *args, **kwargs)
+                if idem is not None:
+                    uow.execute(sa.update(idempotency).where(idempotency.c.key == idem.key)
+                                .values(response=result))
                 if write:
                     uow.commit()
                 return result
         except IntegrityError as error:
+            if idem is not None and attempt < ATTEMPTS - 1:
+                continue  # maybe a duplicate of this very request committed first: look again
             raise _conflict(error) from None
         except DBAPIError as error:
             if not _retryable(error) or attempt == ATTEMPTS - 1:
@@ -156,6 +176,29 @@ def _run(shop: Shop, write: bool, fn: Callable[..., R], args: Any, kwargs: Any) 
                 raise
             time.sleep(min(0.2, 0.002 * 2 ** attempt) * random.random())
     raise AssertionError("unreachable")
+
+
+def _claim(uow: UnitOfWork, idem: Idempotency) -> Any:
+    """The stored answer to a repeat of this request, or None after claiming
+    the key for this one. A concurrent duplicate waits on the key's unique
+    index, then finds the answer on its retry."""
+    found = uow.execute(sa.select(idempotency).where(idempotency.c.key == idem.key)).first()
+    if found is None:
+        uow.execute(sa.insert(idempotency).values(key=idem.key, fingerprint=idem.fingerprint, created_at=uow.now))
+        return None
+    if found.fingerprint != idem.fingerprint:
+        raise InvalidInput("this Idempotency-Key was used with another request; use a new key for a new request")
+    return found.response
+
+
+def idempotent(shop: Shop, idem: Idempotency | None, service: Callable[Concatenate[Shop, P], R],
+               *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call a `transaction` service once per Idempotency-Key: a repeat with the
+    same request returns the first answer and changes nothing."""
+    if idem is None:
+        return service(shop, *args, **kwargs)
+    inner: Callable[..., R] = service.__wrapped__  # type: ignore[attr-defined]
+    return _run(shop, True, inner, args, kwargs, idem)
 
 
 def transaction(fn: Callable[Concatenate[UnitOfWork, P], R]) -> Callable[Concatenate[Shop, P], R]:
