@@ -207,3 +207,16 @@ def test_idempotency_keys_of_different_callers_do_not_collide(api: dict[str, Tes
     assert api["storefront"].post("/v1/orders", json=body, headers={"Idempotency-Key": "same"}).status_code == 201
     second = api["admin"].post("/v1/orders", json={**body, "id": "R2"}, headers={"Idempotency-Key": "same"})
     assert second.status_code == 201 and second.json()["id"] == "R2"
+
+
+def test_metrics_count_requests_by_route_and_report_the_shops_figures(api: dict[str, TestClient],
+                                                                     shop: Shop) -> None:
+    mug_shop(api["admin"], shop)
+    assert order(api["storefront"], "X1", 5).status_code == 201
+    api["storefront"].get("/v1/orders/X1")
+    text = api["anonymous"].get("/metrics").text
+    assert 'restock_http_requests_total{method="GET",route="/v1/orders/{order_id}",status="200"} 1.0' in text
+    assert 'restock_http_requests_total{method="POST",route="/v1/orders",status="201"} 1.0' in text
+    assert "restock_backorders_open 1.0" in text
+    assert "restock_backorder_units_open 3.0" in text
+    assert "restock_orders_placed 1.0" in text

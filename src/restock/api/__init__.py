@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from restock import __version__
+from restock.api.metrics import Metrics
 from restock.api.routes import router
 from restock.errors import RestockError
 from restock.shop import Shop
@@ -26,11 +27,14 @@ MAX_BODY_BYTES = 1_000_000
 def create_app(shop: Shop) -> FastAPI:
     app = FastAPI(title="restock", version=__version__, description=__doc__)
     app.state.shop = shop
+    app.state.metrics = metrics = Metrics()
     app.include_router(router)
+    app.add_api_route("/metrics", lambda: metrics.render(shop), include_in_schema=False)
     app.add_exception_handler(RestockError, _restock_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.middleware("http")(_limit_body)
+    app.middleware("http")(metrics.observe)
     return app
 
 

@@ -7,7 +7,7 @@ They take plain values, return plain dicts shaped like the HTTP API's JSON
 from restock.services.catalog import get_sku, list_skus, put_location, put_sku, put_supplier
 from restock.services.explain import explain_line
 from restock.services.keys import create_key, role_of
-from restock.services.kpis import kpis, list_events, promise_moves
+from restock.services.kpis import kpis, list_events, promise_moves, shop_figures
 from restock.services.ledger import check_ledger, rebuild_balances
 from restock.services.orders import cancel_order, get_order, list_backorders, place_order
 from restock.services.purchasing import change_eta, close_po, create_po, get_po, receive
@@ -43,4 +43,5 @@ __all__ = [
     "receive",
     "role_of",
     "ship",
+    "shop_figures",
 ]

@@ -124,3 +124,15 @@ def list_events(uow: UnitOfWork, after: Any = None, limit: Any = 100) -> dict[st
     return {"events": [{"id": r.id, "type": r.type, "at": r.at.replace(tzinfo=UTC).isoformat(), "data": r.data}
                        for r in rows],
             "next": str(rows[-1].id) if rows else str(start)}
+
+
+@read_only
+def shop_figures(uow: UnitOfWork) -> dict[str, int]:
+    """All-time counts for monitoring: lines placed, open backorders, events written."""
+    ol = order_lines.c
+    placed, open_lines, open_units = uow.execute(sa.select(
+        sa.func.count(), sa.func.count().filter(ol.qty_backordered > 0),
+        sa.func.coalesce(sa.func.sum(ol.qty_backordered), 0))).one()
+    written = uow.execute(sa.select(sa.func.coalesce(sa.func.max(events.c.id), 0))).scalar_one()
+    return {"lines_placed": placed, "open_backorders": open_lines, "open_backorder_units": int(open_units),
+            "events": int(written)}
