@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from restock import services as s
@@ -15,7 +16,7 @@ from restock.errors import Forbidden, InvalidInput, Unauthorized
 from restock.shop import Shop
 from restock.storage.uow import Idempotency, idempotent
 
-router = APIRouter()
+router = APIRouter(responses=schemas.ERRORS)
 Answer = dict[str, Any]
 
 
@@ -70,7 +71,7 @@ IDEMPOTENCY = Depends(idempotency_of)
 # -- catalog and stock -----------------------------------------------------------------
 
 
-@router.put("/v1/skus/{sku}", dependencies=[ADMIN])
+@router.put("/v1/skus/{sku}", dependencies=[ADMIN], responses={201: {"description": "Created"}})
 def put_sku(sku: str, body: schemas.SkuIn, request: Request) -> JSONResponse:
     data = body.model_dump(mode="json")
     data["suppliers"] = [i.model_dump(mode="json", exclude_none=True) for i in body.suppliers]
@@ -99,7 +100,7 @@ def put_location(code: str, body: schemas.LocationIn, request: Request) -> Answe
     return s.put_location(_shop(request), code, **body.model_dump())
 
 
-@router.post("/v1/stock/adjustments", dependencies=[ADMIN])
+@router.post("/v1/stock/adjustments", dependencies=[ADMIN], status_code=201)
 def adjust(body: schemas.AdjustmentIn, request: Request, idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     return created(idempotent(_shop(request), idem, s.adjust_stock, body.sku, body.delta, body.reason,
                               body.location))
@@ -108,7 +109,7 @@ def adjust(body: schemas.AdjustmentIn, request: Request, idem: Idempotency | Non
 # -- inbound supply --------------------------------------------------------------------
 
 
-@router.post("/v1/purchase-orders", dependencies=[ADMIN])
+@router.post("/v1/purchase-orders", dependencies=[ADMIN], status_code=201)
 def create_po(body: schemas.PurchaseOrderIn, request: Request, idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     data = body.model_dump(mode="json")
     return created(idempotent(_shop(request), idem, s.create_po, data["supplier"], data["lines"], id=data["id"]))
@@ -120,11 +121,11 @@ def get_po(po_id: str, request: Request) -> Answer:
 
 
 @router.patch("/v1/purchase-orders/{po_id}/lines/{line}", dependencies=[ADMIN])
-def change_eta(po_id: str, line: int, body: schemas.EtaIn, request: Request) -> Answer:
+def change_eta(po_id: str, body: schemas.EtaIn, request: Request, line: int = PathParam(ge=1, le=10_000)) -> Answer:
     return s.change_eta(_shop(request), po_id, line, body.eta)
 
 
-@router.post("/v1/purchase-orders/{po_id}/receipts", dependencies=[ADMIN])
+@router.post("/v1/purchase-orders/{po_id}/receipts", dependencies=[ADMIN], status_code=201)
 def receive(po_id: str, body: schemas.ReceiptIn, request: Request,
             idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     return created(idempotent(_shop(request), idem, s.receive, po_id, body.model_dump()["lines"]))
@@ -151,7 +152,7 @@ def quote_many(body: schemas.QuoteLinesIn, request: Request) -> Answer:
 # -- orders and shipments --------------------------------------------------------------
 
 
-@router.post("/v1/orders", dependencies=[ORDERS])
+@router.post("/v1/orders", dependencies=[ORDERS], status_code=201)
 def place_order(body: schemas.OrderIn, request: Request, idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     data = body.model_dump()
     return created(idempotent(_shop(request), idem, s.place_order, data["id"], data["customer"], data["lines"],
@@ -170,7 +171,7 @@ def cancel_order(order_id: str, request: Request, body: schemas.CancelIn | None 
 
 
 @router.get("/v1/orders/{order_id}/lines/{line}/explain", dependencies=[READ])
-def explain(order_id: str, line: int, request: Request) -> Answer:
+def explain(order_id: str, request: Request, line: int = PathParam(ge=1, le=10_000)) -> Answer:
     return s.explain_line(_shop(request), order_id, line)
 
 
@@ -189,7 +190,8 @@ def shipments(request: Request, status: str = Query(default="ready", max_length=
 
 
 @router.post("/v1/shipments/{shipment_id}/ship", dependencies=[ADMIN])
-def ship(shipment_id: int, request: Request, body: schemas.ShipIn | None = None) -> Answer:
+def ship(request: Request, body: schemas.ShipIn | None = None,
+         shipment_id: int = PathParam(ge=1, le=2**62)) -> Answer:
     return s.ship(_shop(request), shipment_id, body.tracking if body else None)
 
 

@@ -4,12 +4,26 @@ OpenAPI and reject malformed JSON early; the services check the values."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
+# Numbers are strict: JSON true or 1.0 is not a quantity.
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
 Qty = Field(ge=1, le=1_000_000)
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("a date is a string YYYY-MM-DD")
+    return value
+
+
+# Dates are ISO strings, never numbers.
+Day = Annotated[date, BeforeValidator(_iso_text)]
+# Money is a decimal string (API.md), at most 10 digits before the point and 4 after.
+Money = Annotated[str, Field(pattern=r"^[0-9]{1,10}(\.[0-9]{1,4})?$", examples=["18.00"])]
 
 
 class Body(BaseModel):
@@ -18,51 +32,51 @@ class Body(BaseModel):
 
 class Backorder(Body):
     mode: Literal["deny", "inbound", "allow", "preorder"] = "deny"
-    cap: int | None = Field(default=None, ge=0, le=1_000_000)
-    max_wait_days: int | None = Field(default=None, ge=0, le=3650)
-    release_date: date | None = None
+    cap: Int | None = Field(default=None, ge=0, le=1_000_000)
+    max_wait_days: Int | None = Field(default=None, ge=0, le=3650)
+    release_date: Day | None = None
 
 
 class SupplierItem(Body):
     supplier: str = Field(min_length=1, max_length=64)
-    lead_time_days: int | None = Field(default=None, ge=0, le=3650)
-    lead_time_sd_days: float | None = Field(default=None, ge=0, le=3650)
-    unit_cost: Decimal = Field(default=Decimal(0), ge=0, lt=Decimal("1e10"))
-    moq: int = Field(default=1, ge=1, le=1_000_000)
-    pack_size: int = Field(default=1, ge=1, le=1_000_000)
+    lead_time_days: Int | None = Field(default=None, ge=0, le=3650)
+    lead_time_sd_days: Float | None = Field(default=None, ge=0, le=3650)
+    unit_cost: Money = "0"
+    moq: Int = Field(default=1, ge=1, le=1_000_000)
+    pack_size: Int = Field(default=1, ge=1, le=1_000_000)
 
 
 class SkuIn(Body):
     name: str = Field(min_length=1, max_length=200)
-    price: Decimal = Field(ge=0, lt=Decimal("1e10"))
-    unit_cost: Decimal = Field(ge=0, lt=Decimal("1e10"))
+    price: Money
+    unit_cost: Money
     backorder: Backorder = Backorder()
     suppliers: list[SupplierItem] = Field(default_factory=list, max_length=20)
-    reorder_point: int | None = Field(default=None, ge=0, le=1_000_000)
+    reorder_point: Int | None = Field(default=None, ge=0, le=1_000_000)
 
 
 class SupplierIn(Body):
     name: str = Field(min_length=1, max_length=200)
-    lead_time_days: int = Field(ge=0, le=3650)
-    lead_time_sd_days: float = Field(default=0.0, ge=0, le=3650)
+    lead_time_days: Int = Field(ge=0, le=3650)
+    lead_time_sd_days: Float = Field(default=0.0, ge=0, le=3650)
 
 
 class LocationIn(Body):
     name: str = Field(min_length=1, max_length=200)
-    handling_days: int = Field(default=1, ge=0, le=365)
+    handling_days: Int = Field(default=1, ge=0, le=365)
 
 
 class AdjustmentIn(Body):
     sku: str = Field(min_length=1, max_length=64)
     location: str | None = Field(default=None, max_length=64)
-    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    delta: Int = Field(ge=-1_000_000, le=1_000_000)
     reason: str = Field(min_length=1, max_length=32)
 
 
 class PoLineIn(Body):
     sku: str = Field(min_length=1, max_length=64)
-    qty: int = Qty
-    eta: date
+    qty: Int = Qty
+    eta: Day
 
 
 class PurchaseOrderIn(Body):
@@ -72,12 +86,12 @@ class PurchaseOrderIn(Body):
 
 
 class EtaIn(Body):
-    eta: date
+    eta: Day
 
 
 class ReceiptLineIn(Body):
-    line: int = Field(ge=1, le=10_000)
-    qty: int = Qty
+    line: Int = Field(ge=1, le=10_000)
+    qty: Int = Qty
 
 
 class ReceiptIn(Body):
@@ -91,7 +105,7 @@ class Customer(Body):
 
 class OrderLineIn(Body):
     sku: str = Field(min_length=1, max_length=64)
-    qty: int = Qty
+    qty: Int = Qty
 
 
 class OrderIn(Body):
@@ -102,8 +116,8 @@ class OrderIn(Body):
 
 
 class CancelLineIn(Body):
-    line: int = Field(ge=1, le=10_000)
-    qty: int | None = Field(default=None, ge=1, le=1_000_000)
+    line: Int = Field(ge=1, le=10_000)
+    qty: Int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class CancelIn(Body):
@@ -116,3 +130,24 @@ class QuoteLinesIn(Body):
 
 class ShipIn(Body):
     tracking: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class Error(BaseModel):
+    """Every 4xx answer: {"error": {"code", "message", "details"}}."""
+
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Error, "description": text}
+    for status, text in ((400, "The body could not be read as JSON"), (401, "No valid API key"),
+                         (403, "The key's role may not do this"),
+                         (404, "Not found"), (409, "Refused by the state of the shop"),
+                         (413, "Body too large"), (422, "Invalid input"))
+}

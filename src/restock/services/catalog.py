@@ -124,7 +124,7 @@ def _supplier_item(uow: UnitOfWork, item: Any) -> dict[str, Any]:
     code = v.code(item.get("supplier"), "supplier")
     known = uow.execute(sa.select(suppliers).where(suppliers.c.code == code)).first()
     if known is None:
-        raise InvalidInput(f"unknown supplier {code}: create it first (PUT /v1/suppliers/{code})")
+        raise NotFound(f"unknown supplier {code}: create it first (PUT /v1/suppliers/{code})")
     lead = item.get("lead_time_days", known.lead_time_days)
     return {
         "supplier": code,

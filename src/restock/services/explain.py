@@ -20,6 +20,8 @@ RULE = ("Demand is matched to supply greedily: waiting lines in priority order (
 
 @read_only
 def explain_line(uow: UnitOfWork, order_id: str, line_no: int) -> dict[str, Any]:
+    if isinstance(line_no, bool) or not isinstance(line_no, int) or not 0 < line_no < 2**31:
+        raise NotFound(f"order {order_id!r:.80} has no line {line_no!r:.20}")
     line = uow.execute(sa.select(order_lines, orders.c.id.label("order_id"))
                        .join(orders, orders.c.seq == order_lines.c.order_seq)
                        .where(orders.c.id == order_id, order_lines.c.line_no == line_no)).first()

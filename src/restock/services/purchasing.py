@@ -28,7 +28,7 @@ def create_po(uow: UnitOfWork, supplier: str, lines: list[dict[str, Any]],
     po_id = v.code(id, "purchase order id") if id is not None else f"PO-{secrets.token_hex(4).upper()}"
     supplier = v.code(supplier, "supplier")
     if uow.execute(sa.select(suppliers.c.code).where(suppliers.c.code == supplier)).first() is None:
-        raise InvalidInput(f"unknown supplier {supplier}")
+        raise NotFound(f"unknown supplier {supplier}")
     wanted = [_po_line(uow.today, n, line) for n, line in enumerate(v.lines(lines), 1)]
     infos = sku_infos(uow, [w["sku"] for w in wanted])
     befores = _lock(uow, infos)
@@ -191,7 +191,7 @@ def _open_po(uow: UnitOfWork, po_id: str) -> Any:
 
 def _po_line_row(uow: UnitOfWork, po: Any, line_no: Any) -> Any:
     row = None
-    if isinstance(line_no, int) and not isinstance(line_no, bool):
+    if isinstance(line_no, int) and not isinstance(line_no, bool) and 0 < line_no < 2**31:
         row = uow.execute(sa.select(po_lines).where(po_lines.c.po_seq == po.seq,
                                                     po_lines.c.line_no == line_no)).first()
     if row is None:

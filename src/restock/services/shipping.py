@@ -97,7 +97,7 @@ def ship(uow: UnitOfWork, shipment_id: int, tracking: str | None = None) -> dict
 
 
 def _lines(uow: UnitOfWork, shipment_id: Any) -> Sequence[Any]:
-    if isinstance(shipment_id, bool) or not isinstance(shipment_id, int):
+    if isinstance(shipment_id, bool) or not isinstance(shipment_id, int) or not 0 < shipment_id < 2**62:
         raise NotFound(f"unknown shipment {shipment_id!r:.20}")
     if uow.execute(sa.select(shipments.c.id).where(shipments.c.id == shipment_id)).first() is None:
         raise NotFound(f"unknown shipment {shipment_id}")
