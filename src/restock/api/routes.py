@@ -4,6 +4,7 @@ service and returns its answer."""
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -25,13 +26,31 @@ def _shop(request: Request) -> Shop:
     return shop
 
 
+KEY_CACHE_SECONDS = 10.0
+_roles: dict[str, tuple[str | None, float]] = {}
+
+
+def _role(shop: Shop, key: str) -> str | None:
+    """The key's role, remembered for KEY_CACHE_SECONDS so that a request does not
+    cost a database round trip for its key (a revoked key stops working within that)."""
+    now = time.monotonic()
+    cached = _roles.get(key)
+    if cached is not None and cached[1] > now:
+        return cached[0]
+    role = s.role_of(shop, key)
+    if len(_roles) > 10_000:
+        _roles.clear()
+    _roles[key] = (role, now + KEY_CACHE_SECONDS)
+    return role
+
+
 def allow(*roles: str) -> Any:
     """A dependency that lets through only keys of these roles."""
 
     def check(request: Request, authorization: str | None = Header(default=None)) -> str:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("send an API key: Authorization: Bearer <key>")
-        role = s.role_of(_shop(request), authorization.removeprefix("Bearer ").strip())
+        role = _role(_shop(request), authorization.removeprefix("Bearer ").strip())
         if role is None:
             raise Unauthorized("unknown or revoked API key")
         if role not in roles:
