@@ -7,7 +7,7 @@ cancel orders; `viewer` may read everything.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from restock import __version__
 from restock.api.metrics import Metrics
@@ -35,8 +36,7 @@ def create_app(shop: Shop) -> FastAPI:
     app.add_exception_handler(RestockError, _restock_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.middleware("http")(_limit_body)
-    app.middleware("http")(metrics.observe)
+    app.add_middleware(Guard, metrics=metrics)
     return app
 
 
@@ -81,8 +81,38 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def _limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-        return error(413, "too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
-    return await call_next(request)
+class Guard:
+    """Plain ASGI middleware: refuses bodies over MAX_BODY_BYTES with 413, and
+    counts and times every request for the metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            await error(413, "too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")(scope, receive, send)
+            return
+        start, status, received = time.perf_counter(), 500, 0
+
+        async def capped() -> Message:
+            # A chunked body has no Content-Length: cut it at the limit, so it fails to parse (4xx).
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_BODY_BYTES:
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def noted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, capped, noted)
+        self.metrics.observe(scope, status, time.perf_counter() - start)

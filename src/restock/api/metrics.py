@@ -8,12 +8,9 @@ whichever worker answers.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-
-from fastapi import Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from starlette.types import Scope
 
 from restock import services as s
 from restock.shop import Shop
@@ -34,13 +31,10 @@ class Metrics:
         self.events = Gauge("restock_events_written", "Events written to the outbox, all time",
                             registry=self.registry)
 
-    async def observe(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = _route_of(request)
-        self.requests.labels(request.method, route, str(response.status_code)).inc()
-        self.latency.labels(request.method, route).observe(time.perf_counter() - start)
-        return response
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        route = str(getattr(scope.get("route"), "path", "unmatched"))
+        self.requests.labels(scope["method"], route, str(status)).inc()
+        self.latency.labels(scope["method"], route).observe(seconds)
 
     def render(self, shop: Shop) -> Response:
         figures = s.shop_figures(shop)
@@ -49,9 +43,3 @@ class Metrics:
         self.backorder_units.set(figures["open_backorder_units"])
         self.events.set(figures["events"])
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def _route_of(request: Request) -> str:
-    """The template of the route that answered (routing records it in the scope)."""
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "unmatched"))

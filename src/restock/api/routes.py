@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from restock import services as s
 from restock.api import schemas
@@ -30,14 +31,14 @@ KEY_CACHE_SECONDS = 10.0
 _roles: dict[str, tuple[str | None, float]] = {}
 
 
-def _role(shop: Shop, key: str) -> str | None:
+async def _role(shop: Shop, key: str) -> str | None:
     """The key's role, remembered for KEY_CACHE_SECONDS so that a request does not
     cost a database round trip for its key (a revoked key stops working within that)."""
     now = time.monotonic()
     cached = _roles.get(key)
     if cached is not None and cached[1] > now:
         return cached[0]
-    role = s.role_of(shop, key)
+    role = await run_in_threadpool(s.role_of, shop, key)
     if len(_roles) > 10_000:
         _roles.clear()
     _roles[key] = (role, now + KEY_CACHE_SECONDS)
@@ -47,10 +48,10 @@ def _role(shop: Shop, key: str) -> str | None:
 def allow(*roles: str) -> Any:
     """A dependency that lets through only keys of these roles."""
 
-    def check(request: Request, authorization: str | None = Header(default=None)) -> str:
+    async def check(request: Request, authorization: str | None = Header(default=None)) -> str:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("send an API key: Authorization: Bearer <key>")
-        role = _role(_shop(request), authorization.removeprefix("Bearer ").strip())
+        role = await _role(_shop(request), authorization.removeprefix("Bearer ").strip())
         if role is None:
             raise Unauthorized("unknown or revoked API key")
         if role not in roles:
