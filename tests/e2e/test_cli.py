@@ -84,3 +84,55 @@ def test_serve_answers_over_http_with_a_key_made_by_the_cli(tmp_path: Path) -> N
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+UCI_SAMPLE = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom
+536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850.0,United Kingdom
+536366,85123A,WHITE HANGING HEART,4,2010-12-01 09:00:00,2.55,17851.0,United Kingdom
+C536379,85123A,WHITE HANGING HEART,-1,2010-12-01 09:41:00,2.55,14527.0,United Kingdom
+536380,POST,POSTAGE,1,2010-12-01 09:45:00,18.0,12583.0,France
+536381,DCGS0003,BOXED GLASS ASHTRAY,1,2010-12-02 10:00:00,2.0,,United Kingdom
+536382,71053,WHITE METAL LANTERN,0,2010-12-02 10:00:00,3.39,,United Kingdom
+536383,71053,WHITE METAL LANTERN,2,2010-12-02 11:00:00,3.39,,United Kingdom
+"""
+
+
+def history_rows(db: Path) -> list[tuple[str, str, int, int]]:
+    with sqlite3.connect(db) as conn:
+        return sorted(conn.execute("select sku, day, qty, orders from demand_history").fetchall())
+
+
+def test_import_history_reads_the_uci_file_as_published(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "retail.csv.gz").write_bytes(gzip.compress(UCI_SAMPLE.encode()))
+    env = {"RESTOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+    done = restock("import", "history", "retail.csv.gz", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert history_rows(tmp_path / "shop.db") == [
+        ("71053", "2010-12-01", 6, 1), ("71053", "2010-12-02", 2, 1), ("85123A", "2010-12-01", 10, 2)]
+    assert "1 rows: cancellation" in done.stdout and "2 rows: not a product" in done.stdout
+    again = restock("import", "history", "retail.csv.gz", cwd=tmp_path, env=env)
+    assert again.returncode == 0
+    assert [r[2] for r in history_rows(tmp_path / "shop.db")] == [6, 2, 10], "a re-import replaces, never adds"
+
+
+def test_import_history_reads_restocks_own_format_and_names_bad_lines(tmp_path: Path) -> None:
+    (tmp_path / "demand.csv").write_text(
+        "date,sku,qty,order_id\n2026-01-05,TEA,3,A1\n2026-01-05,TEA,2,A2\n2026-01-06,TEA,-1,A3\n"
+        "someday,TEA,1,A4\n2026-01-07,POT,1,\n")
+    env = {"RESTOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+    done = restock("import", "history", "demand.csv", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert history_rows(tmp_path / "shop.db") == [("POT", "2026-01-07", 1, 0), ("TEA", "2026-01-05", 5, 2)]
+    assert "line 4: quantity not positive" in done.stdout and "line 5: unreadable date" in done.stdout
+
+
+def test_import_history_refuses_a_file_without_the_columns_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "wrong.csv").write_text("when,what\n2026-01-05,TEA\n")
+    env = {"RESTOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+    done = restock("import", "history", "wrong.csv", cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    assert "needs the columns date, sku, qty" in done.stdout
+    assert not (tmp_path / "shop.db").exists()

@@ -18,7 +18,8 @@ from restock import services as s
 from restock.cli import report
 from restock.clock import FixedClock, SystemClock
 from restock.demo import DemoShop
-from restock.errors import RestockError
+from restock.errors import InvalidInput, RestockError
+from restock.planning.history import read_history
 from restock.shop import Shop
 
 app = typer.Typer(help="restock: backorders with honest ship dates.", no_args_is_help=True,
@@ -73,6 +74,34 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     """Create or upgrade the database schema."""
     Shop.open(database_url).close()
     console.print("The schema is up to date.")
+
+
+imports = typer.Typer(help="Load data from files.", no_args_is_help=True)
+app.add_typer(imports, name="import")
+
+
+@imports.command("history")
+def import_history(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="CSV or .csv.gz: date, sku, qty[, order_id]; or UCI Online Retail.")],
+    source: Annotated[str | None, typer.Option(help="Name of this history; a re-import replaces it.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load past demand for planning; cancellations and non-product codes are left out and counted."""
+    size = file.stat().st_size
+    with Progress(TextColumn(f"[bold]Reading {file.name}[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("read", total=size)
+        try:
+            history = read_history(file, lambda done: progress.update(task, completed=done))
+        except ValueError as error:
+            raise InvalidInput(str(error)) from None
+    shop = Shop.open(database_url)
+    try:
+        stored = s.store_history(shop, source or file.name, history)
+    finally:
+        shop.close()
+    report.history(console, stored)
 
 
 keys = typer.Typer(help="API keys.", no_args_is_help=True)

@@ -144,3 +144,18 @@ def _d(iso: str) -> str:
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def history(console: Console, stored: dict[str, Any]) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("source", stored["source"])
+    table.add_row("rows read", f"{stored['rows_read']:,}")
+    table.add_row("kept", f"{stored['units']:,} units of {stored['skus']:,} SKUs on {stored['sku_days']:,} SKU-days, "
+                          f"{stored['first_day']} to {stored['last_day']}")
+    for why, n in sorted(stored["skipped"].items()):
+        table.add_row("left out", f"{n:,} rows: {why}")
+    console.print(Panel(table, title="Demand history imported"))
+    for line in stored["bad_lines"]:
+        console.print(f"[yellow]{line}[/]")

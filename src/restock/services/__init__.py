@@ -6,6 +6,7 @@ They take plain values, return plain dicts shaped like the HTTP API's JSON
 
 from restock.services.catalog import get_sku, list_skus, put_location, put_sku, put_supplier
 from restock.services.explain import explain_line
+from restock.services.history import store_history
 from restock.services.keys import create_key, role_of
 from restock.services.kpis import kpis, list_events, promise_moves, shop_figures
 from restock.services.ledger import check_ledger, rebuild_balances
@@ -44,4 +45,5 @@ __all__ = [
     "role_of",
     "ship",
     "shop_figures",
+    "store_history",
 ]

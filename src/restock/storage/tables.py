@@ -244,6 +244,18 @@ idempotency = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
+# Past demand imported from files, per SKU and day (demand as ordered); a
+# re-import of the same source replaces its rows.
+demand_history = sa.Table(
+    "demand_history", metadata,
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("sku", Code, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("qty", sa.BigInteger, nullable=False),
+    sa.Column("orders", sa.Integer, nullable=False),
+    sa.Index(None, "sku", "day"),
+)
+
 DEFAULT_LOCATION = "main"
 SEED_ROWS: dict[sa.Table, list[dict[str, object]]] = {
     locations: [{"code": DEFAULT_LOCATION, "name": "Main warehouse", "handling_days": 1}],
