@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import httpx
 import sqlalchemy as sa
 
 from restock import services as s
+from restock.api.local import free_port, wait_until_up
 from restock.shop import Shop
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -76,12 +76,6 @@ def report(name: str, elapsed: float, latencies: list[float], statuses: Counter[
           f"p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, statuses {dict(sorted(statuses.items()))}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=6000)
@@ -121,12 +115,7 @@ def run(url: str, args: argparse.Namespace) -> None:
                               stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_up(base)
         customer = {"email": "bench@example.com", "name": "Bench"}
         orders = [("POST", "/v1/orders", {"id": f"B{n}", "customer": customer,
                                           "lines": [{"sku": c, "qty": rng.randint(1, 2)}

@@ -44,18 +44,10 @@ def test_check_exits_non_zero_when_a_balance_disagrees_with_the_ledger(tmp_path:
     assert restock("check", "--repair", cwd=tmp_path, env=env).returncode == 0
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_answers_over_http_with_a_key_made_by_the_cli(tmp_path: Path) -> None:
-    import time
-
     import httpx
+
+    from restock.api.local import free_port, wait_until_up
 
     env = {"RESTOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}"}
     made = restock("keys", "create", "--role", "admin", cwd=tmp_path, env=env)
@@ -67,12 +59,7 @@ def test_serve_answers_over_http_with_a_key_made_by_the_cli(tmp_path: Path) -> N
                               env={"PATH": "/usr/bin:/bin", **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_up(base)
         auth = {"Authorization": f"Bearer {key}"}
         assert httpx.put(f"{base}/v1/suppliers/ACME", json={"name": "Acme", "lead_time_days": 5},
                          headers=auth).status_code == 200

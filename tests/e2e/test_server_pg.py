@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,17 +19,12 @@ import httpx
 import pytest
 
 from restock import services as s
+from restock.api.local import free_port, wait_until_up
 from restock.shop import Shop
 from tests.conftest import empty_postgres
 
 pytestmark = pytest.mark.postgres
 CUSTOMER = {"email": "buyer@example.com", "name": "Buyer"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -43,12 +37,7 @@ def server(url: str, tmp: Path, workers: int = 1) -> Iterator[tuple[str, subproc
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_up(base)
         yield base, process
     finally:
         if process.poll() is None:
