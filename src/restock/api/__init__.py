@@ -30,6 +30,7 @@ MAX_BODY_BYTES = 1_000_000
 def create_app(shop: Shop) -> FastAPI:
     app = FastAPI(title="restock", version=__version__, description=__doc__)
     app.state.shop = shop
+    app.state.roles = {}  # API key -> (role, valid until), see routes._role
     app.state.metrics = metrics = Metrics()
     app.include_router(router)
     app.add_api_route("/metrics", lambda: metrics.render(shop), include_in_schema=False)

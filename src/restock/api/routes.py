@@ -28,20 +28,20 @@ def _shop(request: Request) -> Shop:
 
 
 KEY_CACHE_SECONDS = 10.0
-_roles: dict[str, tuple[str | None, float]] = {}
 
 
-async def _role(shop: Shop, key: str) -> str | None:
-    """The key's role, remembered for KEY_CACHE_SECONDS so that a request does not
-    cost a database round trip for its key (a revoked key stops working within that)."""
+async def _role(request: Request, key: str) -> str | None:
+    """The key's role, remembered by this app for KEY_CACHE_SECONDS so that a request
+    does not cost a database round trip for its key (a revoked key stops working within that)."""
+    roles: dict[str, tuple[str | None, float]] = request.app.state.roles
     now = time.monotonic()
-    cached = _roles.get(key)
+    cached = roles.get(key)
     if cached is not None and cached[1] > now:
         return cached[0]
-    role = await run_in_threadpool(s.role_of, shop, key)
-    if len(_roles) > 10_000:
-        _roles.clear()
-    _roles[key] = (role, now + KEY_CACHE_SECONDS)
+    role = await run_in_threadpool(s.role_of, _shop(request), key)
+    if len(roles) > 10_000:
+        roles.clear()
+    roles[key] = (role, now + KEY_CACHE_SECONDS)
     return role
 
 
@@ -51,7 +51,7 @@ def allow(*roles: str) -> Any:
     async def check(request: Request, authorization: str | None = Header(default=None)) -> str:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("send an API key: Authorization: Bearer <key>")
-        role = await _role(_shop(request), authorization.removeprefix("Bearer ").strip())
+        role = await _role(request, authorization.removeprefix("Bearer ").strip())
         if role is None:
             raise Unauthorized("unknown or revoked API key")
         if role not in roles:
