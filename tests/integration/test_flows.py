@@ -264,3 +264,18 @@ def test_the_answer_to_a_placement_is_the_order_as_stored(shop: Shop) -> None:
     placed = given.order("O1", ("TEA", 2), ("POT", 1), ("BOOK", 2), ("TEA", 1))
     assert placed == s.get_order(shop, "O1")
     assert len(placed["shipments"]) == 2
+
+
+def test_open_backorders_are_counted_by_age_in_days(shop: Shop, clock) -> None:  # type: ignore[no-untyped-def]
+    given = Given(shop)
+    given.sku("LAMP", "allow", lead_time_days=60)
+    given.order("A", ("LAMP", 1))
+    clock.advance(days=7)
+    given.order("B", ("LAMP", 1))
+    clock.advance(days=1)
+    given.order("C", ("LAMP", 2))
+    k = s.kpis(shop)
+    assert (k["open_backorders"], k["open_backorder_units"]) == (3, 4)
+    assert k["backorder_age_days"] == {"0-7": 2, "8-14": 1, "15-30": 0, "31+": 0}
+    clock.advance(days=23)
+    assert s.kpis(shop)["backorder_age_days"] == {"0-7": 0, "8-14": 0, "15-30": 2, "31+": 1}

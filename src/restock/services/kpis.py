@@ -6,7 +6,7 @@ kept), in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -72,22 +72,24 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _open_backorders(uow: UnitOfWork) -> dict[str, Any]:
+    """Open backordered lines and units, and the lines by age in days (in SQL:
+    a bucket of ages is a range of placement days)."""
     ol = order_lines.c
-    ages: dict[str, int] = {label: 0 for *_, label in AGE_BUCKETS}
-    lines = units = 0
-    rows = uow.execute(sa.select(ol.placed_at, ol.qty_backordered).where(ol.qty_backordered > 0))
-    for placed_at, qty in rows:
-        lines += 1
-        units += qty
-        ages[_bucket((uow.today - placed_at.date()).days)] += 1
-    return {"open_backorders": lines, "open_backorder_units": units, "backorder_age_days": ages}
+    counts = []
+    for n, (low, high, _) in enumerate(AGE_BUCKETS):
+        placed = sa.true() if n == 0 else ol.placed_at < _midnight(uow.today - timedelta(days=low - 1))
+        if high is not None:
+            placed = placed & (ol.placed_at >= _midnight(uow.today - timedelta(days=high)))
+        counts.append(sa.func.count().filter(placed))
+    lines, units, *ages = uow.execute(sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(ol.qty_backordered), 0), *counts,
+    ).where(ol.qty_backordered > 0)).one()
+    return {"open_backorders": lines, "open_backorder_units": int(units),
+            "backorder_age_days": {label: n for (*_, label), n in zip(AGE_BUCKETS, ages, strict=True)}}
 
 
-def _bucket(age: int) -> str:
-    for low, high, label in AGE_BUCKETS:
-        if age >= low and (high is None or age <= high):
-            return label
-    return AGE_BUCKETS[0][2]
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time())
 
 
 
