@@ -129,6 +129,10 @@ def serve(
     host: Annotated[str, typer.Option(envvar="RESTOCK_HOST")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="RESTOCK_PORT")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, envvar="RESTOCK_WORKERS")] = 1,
+    threads: Annotated[int, typer.Option(min=1, max=256, envvar="RESTOCK_THREADS",
+                                         help="Database threads per worker.")] = 4,
+    access_log: Annotated[bool, typer.Option(envvar="RESTOCK_ACCESS_LOG",
+                                             help="Log every request (costs throughput).")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Serve the HTTP API (API.md); the schema is created or migrated first."""
@@ -136,9 +140,10 @@ def serve(
 
     if database_url:
         os.environ["RESTOCK_DATABASE_URL"] = database_url
+    os.environ["RESTOCK_THREADS"] = str(threads)
     Shop.open().close()
     uvicorn.run("restock.api:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", access_log=access_log)
 
 
 def main() -> None:

@@ -34,8 +34,8 @@ def make_engine(url: str | None = None, *, lock_timeout_ms: int = LOCK_TIMEOUT_M
     url = database_url(url)
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **options)
-    options.setdefault("pool_size", 10)
-    options.setdefault("max_overflow", 20)
+    options.setdefault("pool_size", 32)
+    options.setdefault("max_overflow", 8)
     options.setdefault("pool_pre_ping", True)
     connect_args = {"options": f"-c lock_timeout={int(lock_timeout_ms)}"}
     return sa.create_engine(url, connect_args=connect_args, **options)

@@ -103,7 +103,9 @@ class UnitOfWork:
                              "data": data})
 
     def commit(self) -> None:
-        if self._events:
+        if self._events and not self.sqlite:
+            bulk.append_events_and_commit(self.conn, self._events)
+        elif self._events:
             last = self.execute(_NEXT_EVENT_IDS, {"n": len(self._events)}).scalar_one()
             first = last - len(self._events) + 1
             for offset, event in enumerate(self._events):
