@@ -26,17 +26,22 @@ from restock import __version__
 from restock.api.metrics import Metrics
 from restock.api.routes import router
 from restock.errors import RestockError
+from restock.notify.dispatcher import Dispatcher
 from restock.shop import Shop
+from restock.web import pages
 
 MAX_BODY_BYTES = 1_000_000
 
 
-def create_app(shop: Shop) -> FastAPI:
+def create_app(shop: Shop, *, dispatch: bool = False) -> FastAPI:
+    """The API and pages over `shop`; with `dispatch`, a dispatcher delivers events while it runs."""
     app = FastAPI(title="restock", version=__version__, description=__doc__, lifespan=_lifespan)
     app.state.shop = shop
+    app.state.dispatch = dispatch
     app.state.roles = {}  # API key -> (role, valid until), see routes._role
     app.state.metrics = metrics = Metrics()
     app.include_router(router)
+    app.include_router(pages)
     app.add_api_route("/metrics", lambda: metrics.render(shop), include_in_schema=False)
     app.add_exception_handler(RestockError, _restock_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -51,15 +56,20 @@ THREADS = 4
 
 
 @asynccontextmanager
-async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     threads = int(os.environ.get("RESTOCK_THREADS") or THREADS)
     anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, threads)
-    yield
+    dispatcher = Dispatcher(app.state.shop).start() if app.state.dispatch else None
+    try:
+        yield
+    finally:
+        if dispatcher is not None:
+            await anyio.to_thread.run_sync(dispatcher.stop)
 
 
 def app_from_env() -> FastAPI:
     """For `restock serve` and uvicorn workers: the shop of RESTOCK_DATABASE_URL."""
-    return create_app(Shop.open())
+    return create_app(Shop.open(), dispatch=os.environ.get("RESTOCK_DISPATCH", "on").lower() not in ("0", "off", "no"))
 
 
 def error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from restock import services as s
@@ -222,6 +222,36 @@ def ship(request: Request, body: schemas.ShipIn | None = None,
 def events(request: Request, after: str | None = Query(default=None, max_length=20, pattern=r"^\d*$"),
            limit: int = Query(default=100, ge=1, le=1000)) -> Answer:
     return s.list_events(_shop(request), after, limit)
+
+
+@router.put("/v1/webhooks/{name}", dependencies=[ADMIN], responses={201: {"description": "Created"}})
+def put_webhook(name: str, body: schemas.WebhookIn, request: Request) -> JSONResponse:
+    view = s.put_webhook(_shop(request), name, body.url, body.events, body.secret)
+    return JSONResponse(view, status_code=201 if view.pop("created") else 200)
+
+
+@router.get("/v1/webhooks", dependencies=[READ])
+def list_webhooks(request: Request) -> Answer:
+    return {"webhooks": s.list_webhooks(_shop(request))}
+
+
+@router.delete("/v1/webhooks/{name}", dependencies=[ADMIN], status_code=204)
+def delete_webhook(name: str, request: Request) -> Response:
+    s.delete_webhook(_shop(request), name)
+    return Response(status_code=204)
+
+
+@router.get("/v1/deliveries", dependencies=[READ])
+def deliveries(request: Request, status: Literal["pending", "done", "dead"] | None = None,
+               cursor: str | None = Query(default=None, max_length=20, pattern=r"^\d*$"),
+               limit: int = Query(default=100, ge=1, le=1000)) -> Answer:
+    return {**s.list_deliveries(_shop(request), status, cursor, limit), "figures": s.delivery_figures(_shop(request))}
+
+
+@router.post("/v1/deliveries/retry", dependencies=[ADMIN])
+def retry_deliveries(request: Request, body: schemas.RetryIn | None = None) -> Answer:
+    return {"retried": s.retry_deliveries(_shop(request), body.ids if body else None,
+                                          body.target if body else None)}
 
 
 @router.get("/v1/kpis", dependencies=[READ])

@@ -35,6 +35,7 @@ class Backorder(Body):
     cap: Int | None = Field(default=None, ge=0, le=1_000_000)
     max_wait_days: Int | None = Field(default=None, ge=0, le=3650)
     release_date: Day | None = None
+    cancel_overdue: Annotated[bool, Strict()] | None = None
 
 
 class SupplierItem(Body):
@@ -130,6 +131,17 @@ class QuoteLinesIn(Body):
 
 class ShipIn(Body):
     tracking: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class WebhookIn(Body):
+    url: str = Field(min_length=1, max_length=2000, examples=["https://shop.example/hooks/restock"])
+    events: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=50)
+    secret: str = Field(min_length=1, max_length=200)
+
+
+class RetryIn(Body):
+    ids: list[Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]] | None = Field(default=None, max_length=1000)
+    target: str | None = Field(default=None, min_length=1, max_length=80)
 
 
 class ErrorDetail(BaseModel):

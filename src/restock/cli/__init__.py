@@ -5,6 +5,7 @@ Exit codes: 0 done, 1 a check found problems, 2 bad input.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +103,64 @@ def import_history(
     finally:
         shop.close()
     report.history(console, stored)
+
+
+@app.command()
+def dispatch(
+    database_url: DatabaseUrl = None,
+    once: Annotated[bool, typer.Option(help="Deliver what is due now, then stop.")] = False,
+) -> None:
+    """Deliver events to webhooks and as customer emails (RESTOCK_SMTP_URL), at least once.
+    `restock serve` runs one too; several may run side by side."""
+    import signal
+
+    from restock.notify.dispatcher import Dispatcher
+
+    shop = Shop.open(database_url)
+    dispatcher = Dispatcher(shop)
+    try:
+        if once:
+            s.sweep_overdue(shop)
+            with console.status("Delivering…"):
+                done = dispatcher.drain()
+            report.deliveries(console, done, s.delivery_figures(shop))
+            return
+        signal.signal(signal.SIGTERM, lambda *_: dispatcher.request_stop())
+        console.print("Delivering events; Ctrl-C stops.")
+        with contextlib.suppress(KeyboardInterrupt):
+            dispatcher.run()
+    finally:
+        dispatcher.stop()
+        shop.close()
+
+
+events = typer.Typer(help="The event outbox and its deliveries.", no_args_is_help=True)
+app.add_typer(events, name="events")
+
+
+@events.command("status")
+def events_status(database_url: DatabaseUrl = None) -> None:
+    """Deliveries by status, and the dead letters."""
+    shop = Shop.open(database_url)
+    try:
+        report.dead_letters(console, s.delivery_figures(shop), s.list_deliveries(shop, "dead")["deliveries"])
+    finally:
+        shop.close()
+
+
+@events.command("retry")
+def events_retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Delivery ids; all dead ones when none given.")] = None,
+    target: Annotated[str | None, typer.Option(help="Only this target: webhook:<name> or email.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Make dead deliveries due again (the dispatcher sends them on its next round)."""
+    shop = Shop.open(database_url)
+    try:
+        n = s.retry_deliveries(shop, ids or None, target)
+    finally:
+        shop.close()
+    console.print(f"{n} dead {'delivery' if n == 1 else 'deliveries'} due again.")
 
 
 keys = typer.Typer(help="API keys.", no_args_is_help=True)

@@ -159,3 +159,26 @@ def history(console: Console, stored: dict[str, Any]) -> None:
     console.print(Panel(table, title="Demand history imported"))
     for line in stored["bad_lines"]:
         console.print(f"[yellow]{line}[/]")
+
+
+def deliveries(console: Console, attempted: int, figures: dict[str, int]) -> None:
+    console.print(f"Attempted {attempted:,} deliveries.")
+    _delivery_figures(console, figures)
+
+
+def _delivery_figures(console: Console, figures: dict[str, int]) -> None:
+    console.print(f"Deliveries: {figures['done']:,} done, {figures['pending']:,} pending, {figures['dead']:,} dead; "
+                  f"{figures['events_waiting']:,} events not yet fanned out.")
+
+
+def dead_letters(console: Console, figures: dict[str, int], dead: list[dict[str, Any]]) -> None:
+    _delivery_figures(console, figures)
+    if not dead:
+        return
+    table = Table(title="Dead letters (restock events retry [ID…] sends them again)", header_style="bold red")
+    for column in ("id", "target", "key", "events", "attempts", "last error"):
+        table.add_column(column)
+    for d in dead[:50]:
+        table.add_row(str(d["id"]), d["target"], d["key"], ",".join(map(str, d["events"])), str(d["attempts"]),
+                      d["last_error"] or "")
+    console.print(table)

@@ -5,6 +5,8 @@ They take plain values, return plain dicts shaped like the HTTP API's JSON
 """
 
 from restock.services.catalog import get_sku, list_skus, put_location, put_sku, put_supplier
+from restock.services.customers import cancel_waiting, keep_waiting, order_page, status_page, sweep_overdue
+from restock.services.deliveries import delivery_figures, list_deliveries, retry_deliveries
 from restock.services.explain import explain_line
 from restock.services.history import store_history
 from restock.services.keys import create_key, role_of
@@ -15,35 +17,47 @@ from restock.services.purchasing import change_eta, close_po, create_po, get_po,
 from restock.services.quotes import quote, quote_many
 from restock.services.shipping import list_shipments, ship
 from restock.services.stock import adjust_stock
+from restock.services.webhooks import delete_webhook, list_webhooks, put_webhook
 
 __all__ = [
     "adjust_stock",
     "cancel_order",
+    "cancel_waiting",
     "change_eta",
     "check_ledger",
     "close_po",
     "create_key",
     "create_po",
+    "delete_webhook",
+    "delivery_figures",
     "explain_line",
     "get_order",
     "get_po",
     "get_sku",
+    "keep_waiting",
     "kpis",
     "list_backorders",
+    "list_deliveries",
     "list_events",
     "list_shipments",
     "list_skus",
+    "list_webhooks",
+    "order_page",
     "place_order",
     "promise_moves",
     "put_location",
     "put_sku",
     "put_supplier",
+    "put_webhook",
     "quote",
     "quote_many",
     "rebuild_balances",
     "receive",
+    "retry_deliveries",
     "role_of",
     "ship",
     "shop_figures",
+    "status_page",
     "store_history",
+    "sweep_overdue",
 ]

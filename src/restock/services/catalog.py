@@ -77,6 +77,7 @@ def put_sku(uow: UnitOfWork, code: str, name: str, price: Any, unit_cost: Any,
     values = {"code": code, "name": v.text(name, "name"), "price": v.money(price, "price"),
               "unit_cost": v.money(unit_cost, "unit_cost"), "mode": policy.mode.value, "cap": policy.cap,
               "max_wait_days": policy.max_wait_days, "release_date": policy.release_date,
+              "cancel_overdue": _flag((backorder or {}).get("cancel_overdue"), "cancel_overdue"),
               "reorder_point": v.count(reorder_point, "reorder_point", optional=True),
               "updated_at": uow.now}
     existing = uow.lock_stock([(code, DEFAULT_LOCATION)])
@@ -101,6 +102,12 @@ def put_sku(uow: UnitOfWork, code: str, name: str, price: Any, unit_cost: Any,
 
 def _exists(uow: UnitOfWork, code: str) -> bool:
     return uow.execute(sa.select(skus.c.code).where(skus.c.code == code)).first() is not None
+
+
+def _flag(value: Any, what: str) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInput(f"{what} must be true, false or null")
+    return value
 
 
 def _policy(data: dict[str, Any]) -> BackorderPolicy:
@@ -160,7 +167,8 @@ def _sku_view(uow: UnitOfWork, code: str) -> dict[str, Any]:
     return {
         "sku": row.code, "name": row.name, "price": str(row.price), "unit_cost": str(row.unit_cost),
         "backorder": {"mode": row.mode, "cap": row.cap, "max_wait_days": row.max_wait_days,
-                      "release_date": row.release_date.isoformat() if row.release_date else None},
+                      "release_date": row.release_date.isoformat() if row.release_date else None,
+                      "cancel_overdue": row.cancel_overdue},
         "reorder_point": row.reorder_point,
         "suppliers": [{"supplier": i.supplier, "lead_time_days": i.lead_time_days,
                        "lead_time_sd_days": i.lead_time_sd_days, "unit_cost": str(i.unit_cost),

@@ -174,28 +174,36 @@ def cancel_order(uow: UnitOfWork, order_id: str, lines: list[dict[str, Any]] | N
     order = _order_row(uow, order_id)
     all_lines = {r.line_no: r for r in uow.execute(sa.select(order_lines)
                                                    .where(order_lines.c.order_seq == order.seq))}
-    asked = _cancel_request(all_lines, lines)
+    cancel_units(uow, order, all_lines, _cancel_request(all_lines, lines), "shop")
+    return _order_view(uow, order_id)
+
+
+def cancel_units(uow: UnitOfWork, order: Any, all_lines: dict[int, Any], asked: dict[int, int | None],
+                 by: str, *, waiting_only: bool = False) -> None:
+    """Cancel `asked` units (None: all open, or all waiting when `waiting_only`) of
+    the order's lines, then re-run the match so freed supply goes to the next in line.
+    `by` (shop, customer, overdue) goes into the events."""
+    order_id = order.id
     infos = sku_infos(uow, {all_lines[n].sku for n in asked})
     before = {sku: Balance.of(r) for (sku, _), r in
               uow.lock_stock((sku, DEFAULT_LOCATION) for sku in infos).items()}
     uow.lock_orders([order.seq])
     current = {r.line_no: r for r in uow.execute(sa.select(order_lines)
                                                  .where(order_lines.c.order_seq == order.seq))}
-    cancel = {n: current[n].qty_backordered + current[n].qty_allocated if qty is None else qty
-              for n, qty in asked.items()}
+    cancel = {n: (current[n].qty_backordered + (0 if waiting_only else current[n].qty_allocated))
+              if qty is None else qty for n, qty in asked.items()}
     short = [{"line": n, "qty": qty, "open": current[n].qty_backordered + current[n].qty_allocated}
              for n, qty in cancel.items() if qty > current[n].qty_backordered + current[n].qty_allocated or not qty]
     if short:
         raise InvalidInput("cannot cancel more than is open: " + ", ".join(
             f"line {x['line']} asks {x['qty']}, {x['open']} open" for x in short), {"lines": short})
     for n, qty in cancel.items():
-        _cancel_line(uow, order_id, current[n], qty)
+        _cancel_line(uow, order_id, current[n], qty, by)
     for sku in sorted(infos):
         rematch(uow, infos[sku], DEFAULT_LOCATION, "cancellation")
         stock_signals(uow, infos[sku], DEFAULT_LOCATION, before[sku])
     if order.ship_policy == ShipPolicy.COMPLETE:
         ship_if_complete(uow, {order.seq})
-    return _order_view(uow, order_id)
 
 
 def _cancel_request(all_lines: dict[int, Any], lines: list[dict[str, Any]] | None) -> dict[int, int | None]:
@@ -220,7 +228,7 @@ def _cancel_request(all_lines: dict[int, Any], lines: list[dict[str, Any]] | Non
     return asked
 
 
-def _cancel_line(uow: UnitOfWork, order_id: str, row: Any, qty: int) -> None:
+def _cancel_line(uow: UnitOfWork, order_id: str, row: Any, qty: int, by: str) -> None:
     from_backorder = min(qty, row.qty_backordered)
     from_allocated = qty - from_backorder
     uow.execute(sa.update(order_lines).where(order_lines.c.id == row.id).values(
@@ -239,7 +247,7 @@ def _cancel_line(uow: UnitOfWork, order_id: str, row: Any, qty: int) -> None:
     record_done_lines(uow, [row.id])
     uow.emit("backorder.cancelled" if from_backorder else "line.cancelled", {
         "order": order_id, "line": row.line_no, "sku": row.sku, "qty": qty,
-        "qty_backordered_cancelled": from_backorder, "qty_allocated_cancelled": from_allocated},
+        "qty_backordered_cancelled": from_backorder, "qty_allocated_cancelled": from_allocated, "by": by},
         order_id=order_id, sku=row.sku)
 
 
@@ -297,7 +305,7 @@ def _order_view(uow: UnitOfWork, order_id: str) -> dict[str, Any]:
                          .order_by(promise_changes.c.id)):
         changes[c.line_id].append({"at": utc(c.at).isoformat(), "from": c.old_date.isoformat(),
                                    "to": c.new_date.isoformat(), "cause": c.cause})
-    return _view(order, lines, changes, _shipments_of(uow, order.seq, {r.id: r.line_no for r in lines}))
+    return _view(order, lines, changes, shipments_of(uow, order.seq, {r.id: r.line_no for r in lines}))
 
 
 def _view(order: Any, lines: Sequence[Any], changes: dict[int, list[dict[str, Any]]],
@@ -328,7 +336,7 @@ def _line_view(r: Any, changes: list[dict[str, Any]]) -> dict[str, Any]:
             "estimated": r.estimated, "promise_changes": changes}
 
 
-def _shipments_of(uow: UnitOfWork, seq: int, line_nos: dict[int, int]) -> list[dict[str, Any]]:
+def shipments_of(uow: UnitOfWork, seq: int, line_nos: dict[int, int]) -> list[dict[str, Any]]:
     rows = uow.execute(sa.select(shipments).where(shipments.c.order_seq == seq).order_by(shipments.c.id)).all()
     contents: dict[int, list[dict[str, int]]] = defaultdict(list)
     for sl in uow.execute(sa.select(shipment_lines)

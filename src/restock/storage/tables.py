@@ -51,6 +51,8 @@ skus = sa.Table(
     sa.Column("max_wait_days", sa.Integer),
     sa.Column("release_date", sa.Date),
     sa.Column("reorder_point", sa.Integer),
+    # Cancel backorders that pass max_wait_days (None: the shop's setting).
+    sa.Column("cancel_overdue", sa.Boolean),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
@@ -140,6 +142,10 @@ order_lines = sa.Table(
     sa.Column("estimated", sa.Boolean, nullable=False),
     sa.Column("placed_at", sa.DateTime, nullable=False),
     sa.Column("shipped_on", sa.Date),
+    # The later date the customer chose to wait for (status page), and when the
+    # line was found past its SKU's max_wait_days (backorder.overdue, raised once).
+    sa.Column("wait_accepted_date", sa.Date),
+    sa.Column("overdue_at", sa.DateTime),
     sa.UniqueConstraint("order_seq", "line_no"),
     sa.CheckConstraint(
         "qty_allocated >= 0 AND qty_backordered >= 0 AND qty_shipped >= 0 AND qty_cancelled >= 0 "
@@ -256,8 +262,42 @@ demand_history = sa.Table(
     sa.Index(None, "sku", "day"),
 )
 
+# Where events go: webhooks registered by the shop (PUT /v1/webhooks/{name}).
+webhooks = sa.Table(
+    "webhooks", metadata,
+    sa.Column("name", Code, primary_key=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("secret", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+# One delivery of events to one target: a webhook ("webhook:<name>", one event)
+# or the customer ("email", the events of one order written together). The
+# dispatcher fans events out into deliveries (counter "fanout" is the last event
+# done), leases due ones, and marks them done only after the target said yes.
+# Deliveries of one (target, key) go out in event order.
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("target", sa.String(80), nullable=False),
+    sa.Column("key", sa.String(80), nullable=False),
+    sa.Column("first_event", sa.BigInteger, nullable=False),
+    sa.Column("event_ids", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_at", sa.DateTime, nullable=False),
+    sa.Column("leased_until", sa.DateTime),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("done_at", sa.DateTime),
+    sa.Index(None, "status", "next_at"),
+    sa.Index(None, "target", "key", "first_event"),
+)
+
 DEFAULT_LOCATION = "main"
 SEED_ROWS: dict[sa.Table, list[dict[str, object]]] = {
     locations: [{"code": DEFAULT_LOCATION, "name": "Main warehouse", "handling_days": 1}],
-    counters: [{"name": "events", "value": 0}],
+    counters: [{"name": "events", "value": 0}, {"name": "fanout", "value": 0}],
 }
