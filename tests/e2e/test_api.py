@@ -224,3 +224,6 @@ def test_metrics_count_requests_by_route_and_report_the_shops_figures(api: dict[
     assert "restock_backorders_open 1.0" in text
     assert "restock_backorder_units_open 3.0" in text
     assert "restock_orders_placed 1.0" in text
+    events = len(api["admin"].get("/v1/events", params={"limit": 1000}).json()["events"])
+    assert f"restock_events_pending {float(events)}" in text  # no dispatcher ran: every event waits
+    assert 'restock_deliveries{status="dead"} 0.0' in text

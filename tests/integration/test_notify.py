@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -300,3 +301,15 @@ def test_a_backorder_still_open_past_its_wait_is_overdue(shop: Shop) -> None:
     shop.clock.advance(days=11)  # type: ignore[attr-defined]
     assert s.sweep_overdue(shop) == {"overdue": 1, "cancelled": 0}
     assert g.events("backorder.overdue")[0]["data"]["wait_limit"] == (g.today + timedelta(days=10)).isoformat()
+
+
+def test_a_shop_overrides_the_email_templates(shop: Shop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "order.txt").write_text("Dear {{ order.customer_name }}, {{ subject }}.\n")
+    (tmp_path / "email" / "order.html").write_text("<p>{{ subject }}</p>\n")
+    monkeypatch.setenv("RESTOCK_TEMPLATES", str(tmp_path))
+    mug_shop(shop)
+    place(shop, "X1", "ada@example.com", ("MUG", 1))
+    with Mailbox() as mail:
+        dispatcher(shop, mail).drain()
+    assert text_of(mail.messages[0]).strip() == "Dear Ada, Your order X1 is confirmed."

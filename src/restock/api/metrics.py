@@ -30,6 +30,10 @@ class Metrics:
         self.backorder_units = Gauge("restock_backorder_units_open", "Units on backorder", registry=self.registry)
         self.events = Gauge("restock_events_written", "Events written to the outbox, all time",
                             registry=self.registry)
+        self.deliveries = Gauge("restock_deliveries", "Deliveries of events to webhooks and customers, by status",
+                                ["status"], registry=self.registry)
+        self.events_waiting = Gauge("restock_events_pending", "Events not yet handed to the dispatcher's deliveries",
+                                    registry=self.registry)
 
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = str(getattr(scope.get("route"), "path", "unmatched"))
@@ -42,4 +46,8 @@ class Metrics:
         self.backorders.set(figures["open_backorders"])
         self.backorder_units.set(figures["open_backorder_units"])
         self.events.set(figures["events"])
+        delivery = s.delivery_figures(shop)
+        for status in ("pending", "done", "dead"):
+            self.deliveries.labels(status).set(delivery[status])
+        self.events_waiting.set(delivery["events_waiting"])
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

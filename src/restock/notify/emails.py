@@ -55,6 +55,8 @@ def compose(env: jinja2.Environment, order: dict[str, Any], events: list[dict[st
     else:
         kinds = {c["kind"] for c in changes}
         subject = next(text for kind, text in _SUBJECTS if kind in kinds).format(id=order["id"])
+        if subject.endswith("has shipped") and order["status"] == "partially_shipped":
+            subject = f"Part of your order {order['id']} has shipped; the rest follows"
     context = {"order": order, "placed": _placed_lines(placed, names, day) if placed else None,
                "changes": changes, "subject": subject}
     message = EmailMessage()
