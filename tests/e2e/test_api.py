@@ -227,3 +227,39 @@ def test_metrics_count_requests_by_route_and_report_the_shops_figures(api: dict[
     events = len(api["admin"].get("/v1/events", params={"limit": 1000}).json()["events"])
     assert f"restock_events_pending {float(events)}" in text  # no dispatcher ran: every event waits
     assert 'restock_deliveries{status="dead"} 0.0' in text
+
+
+def test_a_plan_over_http_runs_in_the_background_and_approval_makes_purchase_orders(
+        api: dict[str, TestClient], shop: Shop) -> None:
+    import time
+
+    admin = api["admin"]
+    assert admin.put("/v1/suppliers/ACME", json={"name": "Acme", "lead_time_days": 12}).status_code == 200
+    assert admin.put("/v1/suppliers/FAST", json={"name": "Fast", "lead_time_days": 2}).status_code == 200
+    offers = [{"supplier": "ACME"}, {"supplier": "FAST", "unit_cost": "12"}]
+    assert admin.put("/v1/skus/LAMP", json={"name": "Lamp", "price": "30", "unit_cost": "10",
+                                            "backorder": {"mode": "allow"}, "suppliers": offers}).status_code == 201
+    assert api["storefront"].post("/v1/orders", json={"id": "O1", "customer": {"email": "a@b.co", "name": "A"},
+                                                      "lines": [{"sku": "LAMP", "qty": 3}]}).status_code == 201
+    assert api["viewer"].post("/v1/plans", json={}).status_code == 403
+    started = admin.post("/v1/plans", json={"service_level": 0.9, "horizon_days": 14})
+    assert started.status_code == 202
+    plan_id = started.json()["id"]
+    assert api["storefront"].get(f"/v1/plans/{plan_id}").status_code == 403
+    deadline = time.monotonic() + 60
+    while (plan := api["viewer"].get(f"/v1/plans/{plan_id}").json())["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert plan["status"] == "done", plan
+    [lamp] = plan["suggestions"]
+    assert {k: lamp[k] for k in ("sku", "action", "supplier", "inventory_position")} == {
+        "sku": "LAMP", "action": "expedite", "supplier": "FAST", "inventory_position": -3}
+    assert set(lamp) >= {"demand_class", "forecast_daily", "sd_daily", "lead_time_days", "lead_time_sd_days",
+                         "safety_stock", "reorder_point", "order_qty", "reason"}
+    approved = admin.post(f"/v1/plans/{plan_id}/approve", json={"skus": ["LAMP"]})
+    assert approved.status_code == 201
+    [po] = approved.json()["purchase_orders"]
+    assert (po["supplier"], po["lines"][0]["sku"], po["lines"][0]["qty"]) == ("FAST", "LAMP", lamp["order_qty"])
+    assert admin.post(f"/v1/plans/{plan_id}/approve").status_code == 409
+    assert admin.get("/v1/plans/PLAN-NOPE").status_code == 404
+    assert admin.post("/v1/plans", json={"service_level": 2}).status_code == 422

@@ -279,3 +279,17 @@ def test_open_backorders_are_counted_by_age_in_days(shop: Shop, clock) -> None: 
     assert k["backorder_age_days"] == {"0-7": 2, "8-14": 1, "15-30": 0, "31+": 0}
     clock.advance(days=23)
     assert s.kpis(shop)["backorder_age_days"] == {"0-7": 0, "8-14": 0, "15-30": 2, "31+": 1}
+
+
+def test_a_receipt_writing_hundreds_of_events_numbers_them_in_one_unbroken_run(shop: Shop) -> None:
+    given = Given(shop)
+    given.sku("PEG", "inbound")
+    given.po("P1", "PEG", 400, 9)
+    for n in range(300):
+        given.order(f"O{n}", ("PEG", 1))
+    before = len(given.events())
+    s.receive(shop, "P1", [{"line": 1, "qty": 400}])
+    ids = [e["id"] for e in given.events()]
+    assert len(ids) - before >= 600  # each line: line.allocated and promise.advanced, and more
+    assert ids == list(range(1, len(ids) + 1))
+    assert all(s.get_order(shop, f"O{n}")["lines"][0]["allocated"] == 1 for n in (0, 150, 299))

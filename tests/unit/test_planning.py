@@ -89,3 +89,43 @@ def test_the_cut_offs_are_syntetos_boylans() -> None:
     profile = classify(series)
     assert profile.adi == pytest.approx(1.32)
     assert profile.demand_class is DemandClass.INTERMITTENT
+
+
+def test_on_long_stationary_demand_safety_stock_and_reorder_point_match_the_closed_form() -> None:
+    import numpy as np
+    from scipy.stats import norm
+
+    from restock.planning.forecast import forecast_all
+    from restock.planning.policy import PlanSettings, Position, SupplierOption, suggest
+
+    rng = np.random.default_rng(11)
+    mean, sd, lead = 20.0, 4.0, 10.0
+    y = np.clip(np.round(rng.normal(mean, sd, 730)), 0, None)
+    f = forecast_all({"S": y}, 28)["S"]
+    assert f.backtested and f.demand_class.value == "smooth"
+    assert f.daily == pytest.approx(mean, rel=0.03)
+    # The error comes from 3 backtest windows of 28 days (84 errors): itself known to about 8% (1/sqrt(2*84)).
+    assert f.error_sd_daily == pytest.approx(sd, rel=0.15)
+    row = suggest(f, y, Position(100, 0, 0, 0, 0), [SupplierOption("A", lead, 0.0, 1.0, 1, 1)],
+                  PlanSettings(service_level=0.95))
+    closed_ss = float(norm.ppf(0.95)) * sd * lead**0.5  # 20.8 units
+    assert row["safety_stock"] == int(np.ceil(float(norm.ppf(0.95)) * f.error_sd_daily * lead**0.5))
+    assert row["safety_stock"] == pytest.approx(closed_ss, rel=0.2)  # as near as the error estimate allows
+    assert row["reorder_point"] == pytest.approx(mean * lead + closed_ss, rel=0.05)
+    assert row["action"] == "order" and row["inventory_position"] == 100
+
+
+def test_intermittent_reorder_point_comes_from_the_empirical_lead_time_demand() -> None:
+    import numpy as np
+
+    from restock.planning.forecast import forecast_all
+    from restock.planning.policy import PlanSettings, Position, SupplierOption, suggest
+
+    rng = np.random.default_rng(5)
+    y = np.where(rng.random(730) < 0.15, rng.poisson(6, 730), 0).astype(float)
+    f = forecast_all({"S": y}, 28)["S"]
+    assert f.demand_class.value in ("intermittent", "lumpy")
+    row = suggest(f, y, Position(0, 0, 0, 0, 1), [SupplierOption("A", 14.0, 0.0, 1.0, 1, 1)],
+                  PlanSettings(service_level=0.9))
+    sums = np.convolve(y, np.ones(14), mode="valid")
+    assert row["reorder_point"] == int(np.ceil(np.quantile(sums, 0.9)))

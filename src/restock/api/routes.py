@@ -3,7 +3,9 @@ service and returns its answer."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 import time
 from typing import Any, Literal
 
@@ -252,6 +254,29 @@ def deliveries(request: Request, status: Literal["pending", "done", "dead"] | No
 def retry_deliveries(request: Request, body: schemas.RetryIn | None = None) -> Answer:
     return {"retried": s.retry_deliveries(_shop(request), body.ids if body else None,
                                           body.target if body else None)}
+
+
+@router.post("/v1/plans", dependencies=[ADMIN], status_code=202)
+def create_plan(request: Request, body: schemas.PlanIn | None = None) -> JSONResponse:
+    body = body or schemas.PlanIn()
+    made = s.create_plan(_shop(request), body.service_level, body.horizon_days, body.skus)
+    threading.Thread(target=_run_plan, args=(_shop(request), made["id"]), name="restock-plan", daemon=True).start()
+    return JSONResponse(made, status_code=202)
+
+
+def _run_plan(shop: Shop, plan_id: str) -> None:
+    with contextlib.suppress(Exception):  # the failure is stored on the plan: GET /v1/plans/{id} shows it
+        s.run_plan(shop, plan_id)
+
+
+@router.get("/v1/plans/{plan_id}", dependencies=[READ])
+def get_plan(plan_id: str, request: Request) -> Answer:
+    return s.get_plan(_shop(request), plan_id)
+
+
+@router.post("/v1/plans/{plan_id}/approve", dependencies=[ADMIN], status_code=201)
+def approve_plan(plan_id: str, request: Request, body: schemas.ApproveIn | None = None) -> JSONResponse:
+    return created(s.approve_plan(_shop(request), plan_id, body.skus if body else None))
 
 
 @router.get("/v1/kpis", dependencies=[READ])

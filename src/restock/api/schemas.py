@@ -144,6 +144,18 @@ class RetryIn(Body):
     target: str | None = Field(default=None, min_length=1, max_length=80)
 
 
+class PlanIn(Body):
+    service_level: Float = Field(default=0.95, ge=0.5, lt=1)
+    horizon_days: Int = Field(default=28, ge=1, le=365)
+    skus: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, min_length=1,
+                                                                                  max_length=10_000)
+
+
+class ApproveIn(Body):
+    skus: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, min_length=1,
+                                                                                  max_length=10_000)
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str

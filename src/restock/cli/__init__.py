@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 a check found problems, 2 bad input.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -103,6 +104,39 @@ def import_history(
     finally:
         shop.close()
     report.history(console, stored)
+
+
+@app.command()
+def plan(
+    database_url: DatabaseUrl = None,
+    service_level: Annotated[float, typer.Option(min=0.5, max=0.999, help="Target cycle service level.")] = 0.95,
+    horizon_days: Annotated[int, typer.Option(min=1, max=365, help="Forecast horizon.")] = 28,
+    sku: Annotated[list[str] | None, typer.Option(help="Plan only these SKUs (repeat the option).")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write every suggestion to this CSV file.")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write the whole plan to this JSON file.")] = None,
+    approve: Annotated[bool, typer.Option(help="Make the suggested purchase orders at once.")] = False,
+) -> None:
+    """Forecast every SKU, size safety stock and reorder points, and suggest what to buy from whom."""
+    shop = Shop.open(database_url)
+    try:
+        plan_id = s.create_plan(shop, service_level, horizon_days, sku or None)["id"]
+        with Progress(TextColumn("[bold]Planning[/] {task.fields[stage]}"), BarColumn(),
+                      TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
+                      transient=True) as progress:
+            task = progress.add_task("plan", total=1.0, stage="")
+            done = s.run_plan(shop, plan_id,
+                              lambda stage, share: progress.update(task, completed=share, stage=stage))
+        report.plan(console, done)
+        if csv_file:
+            report.plan_csv(csv_file, done)
+        if json_file:
+            json_file.write_text(json.dumps(done, indent=1, default=str))
+        if approve:
+            made = s.approve_plan(shop, plan_id)
+            console.print(f"Made {len(made['purchase_orders'])} purchase orders: "
+                          + ", ".join(po["id"] for po in made["purchase_orders"]))
+    finally:
+        shop.close()
 
 
 @app.command()

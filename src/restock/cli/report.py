@@ -182,3 +182,43 @@ def dead_letters(console: Console, figures: dict[str, int], dead: list[dict[str,
         table.add_row(str(d["id"]), d["target"], d["key"], ",".join(map(str, d["events"])), str(d["attempts"]),
                       d["last_error"] or "")
     console.print(table)
+
+
+ACTION_STYLE = {"order": "bold green", "expedite": "bold magenta", "overstock": "yellow", "dead_stock": "red",
+                "none": "dim"}
+PLAN_COLUMNS = ("sku", "demand_class", "method", "forecast_daily", "sd_daily", "baseline_sd_daily",
+                "lead_time_days", "lead_time_sd_days", "safety_stock", "reorder_point", "inventory_position",
+                "order_qty", "supplier", "unit_cost", "action", "reason")
+
+
+def plan(console: Console, done: dict[str, Any]) -> None:
+    rows = done["suggestions"]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["action"]] = counts.get(r["action"], 0) + 1
+    console.print(f"Plan [bold]{done['id']}[/]: {len(rows):,} SKUs at service level "
+                  f"{done['settings']['service_level']:.0%}; " +
+                  ", ".join(f"[{ACTION_STYLE[a]}]{n:,} {a}[/]" for a, n in sorted(counts.items())))
+    table = Table(title="What to do (orders and expedites first)", header_style="bold")
+    for column in ("SKU", "class", "method", "per day", "safety", "reorder at", "position", "order", "from",
+                   "action", "why"):
+        table.add_column(column, justify="right" if column in ("per day", "safety", "reorder at", "position",
+                                                                "order") else "left")
+    urgent = sorted(rows, key=lambda r: (["expedite", "order", "dead_stock", "overstock", "none"]
+                                         .index(r["action"]), r["sku"]))
+    for r in urgent[:40]:
+        table.add_row(r["sku"], r["demand_class"], r["method"], f"{r['forecast_daily']:.2f}", str(r["safety_stock"]),
+                      str(r["reorder_point"]), str(r["inventory_position"]), str(r["order_qty"] or ""),
+                      r["supplier"] or "", Text(r["action"], style=ACTION_STYLE[r["action"]]), r["reason"])
+    console.print(table)
+    if len(rows) > 40:
+        console.print(f"[dim]… and {len(rows) - 40:,} more (--csv or --json for all).[/]")
+
+
+def plan_csv(path: Any, done: dict[str, Any]) -> None:
+    import csv
+
+    with open(path, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=PLAN_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(done["suggestions"])

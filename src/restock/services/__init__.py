@@ -13,6 +13,7 @@ from restock.services.keys import create_key, role_of
 from restock.services.kpis import kpis, list_events, promise_moves, shop_figures
 from restock.services.ledger import check_ledger, rebuild_balances
 from restock.services.orders import cancel_order, get_order, list_backorders, place_order
+from restock.services.plans import approve_plan, create_plan, get_plan, run_plan
 from restock.services.purchasing import change_eta, close_po, create_po, get_po, receive
 from restock.services.quotes import quote, quote_many
 from restock.services.shipping import list_shipments, ship
@@ -21,17 +22,20 @@ from restock.services.webhooks import delete_webhook, list_webhooks, put_webhook
 
 __all__ = [
     "adjust_stock",
+    "approve_plan",
     "cancel_order",
     "cancel_waiting",
     "change_eta",
     "check_ledger",
     "close_po",
     "create_key",
+    "create_plan",
     "create_po",
     "delete_webhook",
     "delivery_figures",
     "explain_line",
     "get_order",
+    "get_plan",
     "get_po",
     "get_sku",
     "keep_waiting",
@@ -55,6 +59,7 @@ __all__ = [
     "receive",
     "retry_deliveries",
     "role_of",
+    "run_plan",
     "ship",
     "shop_figures",
     "status_page",

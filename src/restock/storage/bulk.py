@@ -114,6 +114,11 @@ def _compile(dialect: Dialect, statement: sa.Executable, keys: tuple[str, ...]) 
     return found
 
 
+# Up to this many events go in one pipelined statement with the COMMIT; more (a
+# receipt filling thousands of lines) go the plain way: a large message in
+# pipeline mode stalled the connection, and their own volume outweighs a round trip.
+PIPELINED_EVENTS = 500
+
 # Numbers the events from the counter and inserts them in one statement; the
 # counter's row lock is then held only while the server runs it and the COMMIT
 # sent right behind it in the same pipeline, not for client round trips.

@@ -296,6 +296,28 @@ deliveries = sa.Table(
     sa.Index(None, "target", "key", "first_event"),
 )
 
+# Replenishment plans (POST /v1/plans) and their suggestions, one per SKU; `po`
+# is the purchase order an approval made from it.
+plans = sa.Table(
+    "plans", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("progress", sa.Float, nullable=False),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.Column("error", sa.String(500)),
+)
+
+plan_suggestions = sa.Table(
+    "plan_suggestions", metadata,
+    sa.Column("plan_id", sa.String(40), sa.ForeignKey("plans.id"), primary_key=True),
+    sa.Column("sku", Code, primary_key=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("po", Code),
+)
+
 DEFAULT_LOCATION = "main"
 SEED_ROWS: dict[sa.Table, list[dict[str, object]]] = {
     locations: [{"code": DEFAULT_LOCATION, "name": "Main warehouse", "handling_days": 1}],

@@ -103,8 +103,8 @@ class UnitOfWork:
                              "data": data})
 
     def commit(self) -> None:
-        if self._events and not self.sqlite:
-            bulk.append_events_and_commit(self.conn, self._events)
+        if self._events and not self.sqlite and len(self._events) <= bulk.PIPELINED_EVENTS:
+            bulk.append_events_and_commit(self.conn, self._events)  # the driver commits; SQLAlchemy's is a no-op
         elif self._events:
             last = self.execute(_NEXT_EVENT_IDS, {"n": len(self._events)}).scalar_one()
             first = last - len(self._events) + 1

@@ -1,0 +1,114 @@
+"""Replenishment plans through the services, on SQLite and PostgreSQL: demand
+as ordered plus imported history, forecasts, suggestions with their reasons,
+and approval into purchase orders grouped per supplier."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from restock import services as s
+from restock.errors import InvalidInput, InvalidState, NotFound
+from restock.planning.history import History
+from restock.shop import Shop
+from tests.helpers import Given
+
+
+def history(shop: Shop, daily: dict[str, list[int]]) -> None:
+    """Imported demand ending yesterday."""
+    h = History()
+    end = shop.clock.today() - timedelta(days=1)
+    for sku, series in daily.items():
+        for n, qty in enumerate(series):
+            if qty:
+                h.add(end - timedelta(days=len(series) - 1 - n), sku, int(qty), "")
+    s.store_history(shop, "test", h)
+
+
+def by_sku(plan: dict[str, object]) -> dict[str, dict[str, object]]:
+    return {row["sku"]: row for row in plan["suggestions"]}  # type: ignore[attr-defined,index]
+
+
+def shop_with_suppliers(shop: Shop) -> Given:
+    g = Given(shop)
+    g.supplier("ACME", 12)
+    g.supplier("FAST", 3)
+    return g
+
+
+def sku(shop: Shop, code: str, mode: str = "deny", on_hand: int = 0) -> None:
+    s.put_sku(shop, code, code.title(), "20", "4", {"mode": mode},
+              [{"supplier": "ACME", "lead_time_days": 12, "lead_time_sd_days": 2, "unit_cost": "4", "moq": 50,
+                "pack_size": 10},
+               {"supplier": "FAST", "lead_time_days": 3, "unit_cost": "6"}])
+    if on_hand:
+        s.adjust_stock(shop, code, on_hand, "count")
+
+
+def test_a_plan_orders_what_falls_below_its_reorder_point_and_approval_makes_the_purchase_orders(
+        shop: Shop) -> None:
+    shop_with_suppliers(shop)
+    rng = np.random.default_rng(4)
+    for code, on_hand in (("MUG", 30), ("POT", 2000), ("OLD", 40)):
+        sku(shop, code, on_hand=on_hand)
+    history(shop, {"MUG": list(rng.poisson(10, 200)), "POT": list(rng.poisson(2, 200)),
+                   "OLD": [3] * 50 + [0] * 150})
+    plan_id = s.create_plan(shop, 0.95, 28)["id"]
+    plan = s.run_plan(shop, plan_id)
+    assert plan["status"] == "done" and plan["progress"] == 1.0
+    rows = by_sku(plan)
+    mug = rows["MUG"]
+    assert mug["action"] == "order", mug
+    assert mug["supplier"] == "ACME"  # cheaper, and its lead time costs less
+    assert mug["demand_class"] == "smooth" and 9 < mug["forecast_daily"] < 11
+    assert mug["reorder_point"] == pytest.approx(mug["forecast_daily"] * 12 + mug["safety_stock"], abs=1)
+    assert mug["order_qty"] % 10 == 0 and mug["order_qty"] >= 50
+    assert "reorder point" in str(mug["reason"])
+    assert rows["POT"]["action"] == "overstock" and "days of cover" in str(rows["POT"]["reason"])
+    assert rows["OLD"]["action"] == "dead_stock" and "no demand for 150 days" in str(rows["OLD"]["reason"])
+
+    made = s.approve_plan(shop, plan_id)
+    [po] = made["purchase_orders"]
+    assert (po["supplier"], len(po["lines"])) == ("ACME", 1)
+    line = po["lines"][0]
+    assert (line["sku"], line["qty"], line["eta"]) == (
+        "MUG", mug["order_qty"], (shop.clock.today() + timedelta(days=12)).isoformat())
+    assert s.get_sku(shop, "MUG")["stock"]["inbound"][0]["qty_open"] == mug["order_qty"]
+    assert by_sku(s.get_plan(shop, plan_id))["MUG"]["purchase_order"] == po["id"]
+    with pytest.raises(InvalidState):
+        s.approve_plan(shop, plan_id)
+
+
+def test_waiting_backorders_and_a_faster_supplier_mean_expedite(shop: Shop) -> None:
+    shop_with_suppliers(shop)
+    sku(shop, "LAMP", mode="allow")
+    for n in range(3):
+        s.place_order(shop, f"O{n}", {"email": "a@example.com", "name": "A"}, [{"sku": "LAMP", "qty": 2}])
+    plan_id = s.create_plan(shop, 0.9, 14, ["LAMP"])["id"]
+    lamp = by_sku(s.run_plan(shop, plan_id))["LAMP"]
+    assert (lamp["action"], lamp["supplier"], lamp["lead_time_days"]) == ("expedite", "FAST", 3.0)
+    assert lamp["order_qty"] >= 6 and "6 units are on backorder" in str(lamp["reason"])
+    [po] = s.approve_plan(shop, plan_id, ["LAMP"])["purchase_orders"]
+    assert po["supplier"] == "FAST"
+    # The new supply is pegged by the waiting lines at once: their promises move earlier.
+    assert s.get_order(shop, "O0")["lines"][0]["promised_date"] == (shop.clock.today() + timedelta(days=4)).isoformat()
+
+
+def test_plan_input_is_checked_and_nothing_is_made(shop: Shop) -> None:
+    shop_with_suppliers(shop)
+    for bad in ({"service_level": 1.5}, {"service_level": True}, {"horizon_days": 0}, {"skus_": []}):
+        with pytest.raises(InvalidInput):
+            s.create_plan(shop, **bad)
+    with pytest.raises(NotFound):
+        s.get_plan(shop, "PLAN-NOPE")
+    with pytest.raises(NotFound):
+        s.approve_plan(shop, "PLAN-NOPE")
+    plan_id = s.create_plan(shop, 0.95, 28, ["GHOST"])["id"]
+    with pytest.raises(NotFound):
+        s.run_plan(shop, plan_id)
+    failed = s.get_plan(shop, plan_id)
+    assert failed["status"] == "failed" and "GHOST" in str(failed["error"])
+    with pytest.raises(InvalidState):
+        s.approve_plan(shop, plan_id)
