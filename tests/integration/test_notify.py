@@ -313,3 +313,15 @@ def test_a_shop_overrides_the_email_templates(shop: Shop, tmp_path: Path, monkey
     with Mailbox() as mail:
         dispatcher(shop, mail).drain()
     assert text_of(mail.messages[0]).strip() == "Dear Ada, Your order X1 is confirmed."
+
+
+def test_a_partial_shipment_says_the_rest_follows(shop: Shop) -> None:
+    mug_shop(shop)
+    place(shop, "X1", "ada@example.com", ("MUG", 3))  # 2 ship now, 1 waits for P1
+    with Mailbox() as mail:
+        d = dispatcher(shop, mail)
+        d.drain()
+        s.ship(shop, s.list_shipments(shop)["shipments"][0]["id"], tracking="1Z1")
+        d.drain()
+    assert str(mail.messages[-1]["Subject"]) == "Part of your order X1 has shipped; the rest follows"
+    assert "Mug x 3: 2 shipped; 1 on backorder" in text_of(mail.messages[-1])
