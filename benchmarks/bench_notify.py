@@ -87,37 +87,40 @@ def failures(shop: Shop) -> str:
     return f"{figures['done']:,} done, {figures['pending']:,} pending{why}, {figures['dead']:,} dead"
 
 
-def run(kind: str, events: int) -> None:
+def peer(target: Any, kind: str) -> tuple[Any, Synchronized[int], int]:
+    """A receiver (`target`) in its own process on a free port: (process, its count, port)."""
     ctx = multiprocessing.get_context("spawn")
+    count = ctx.Value("i", 0)
+    port = free_port()
+    process = ctx.Process(target=target, args=(port, count), daemon=True, name=kind)
+    process.start()
+    wait_for_port(port)
+    return process, count, port
+
+
+def timed_drain(shop: Shop, settings: DispatchSettings) -> float:
+    dispatcher = Dispatcher(shop, settings)
+    start = time.perf_counter()
+    dispatcher.drain(rounds=10**6)
+    elapsed = time.perf_counter() - start
+    dispatcher.stop()
+    return elapsed
+
+
+def run(kind: str, events: int) -> None:
     with fresh_shop(kind) as shop:
         queued = queue_orders(shop, events // 2)
-        count = ctx.Value("i", 0)
-        port = free_port()
-        receiver = ctx.Process(target=webhook_receiver, args=(port, count), daemon=True)
-        receiver.start()
-        wait_for_port(port)
+        receiver, count, port = peer(webhook_receiver, "receiver")
         s.put_webhook(shop, "bench", f"http://127.0.0.1:{port}/hook", ["*"], "secret")
-        dispatcher = Dispatcher(shop, DispatchSettings())
-        start = time.perf_counter()
-        dispatcher.drain(rounds=10**6)
-        elapsed = time.perf_counter() - start
-        dispatcher.stop()
+        elapsed = timed_drain(shop, DispatchSettings())
         receiver.kill()
         print(f"{kind}: 1. webhooks: {queued:,} events queued, {count.value:,} delivered in {elapsed:.2f} s "
               f"= {count.value / elapsed:,.0f} events/s; {failures(shop)}")
 
     with fresh_shop(kind) as shop:
         queue_orders(shop, events // 2)
-        count = ctx.Value("i", 0)
-        port = free_port()
-        server = ctx.Process(target=smtp_server, args=(port, count), daemon=True)
-        server.start()
-        wait_for_port(port)
-        dispatcher = Dispatcher(shop, DispatchSettings(smtp_url=f"smtp://127.0.0.1:{port}"))
-        start = time.perf_counter()
-        dispatcher.drain(rounds=10**6)
-        elapsed = time.perf_counter() - start
-        dispatcher.stop()
+        server, count, port = peer(smtp_server, "smtp")
+        elapsed = timed_drain(shop, DispatchSettings(smtp_url=f"smtp://127.0.0.1:{port}"))
         server.kill()
         print(f"{kind}: 2. emails: {count.value:,} confirmations sent in {elapsed:.2f} s "
               f"= {count.value / elapsed:,.0f} emails/s; {failures(shop)}")
