@@ -256,8 +256,14 @@ def test_a_plan_over_http_runs_in_the_background_and_approval_makes_purchase_ord
         "sku": "LAMP", "action": "expedite", "supplier": "FAST", "inventory_position": -3}
     assert set(lamp) >= {"demand_class", "forecast_daily", "sd_daily", "lead_time_days", "lead_time_sd_days",
                          "safety_stock", "reorder_point", "order_qty", "reason"}
-    approved = admin.post(f"/v1/plans/{plan_id}/approve", json={"skus": ["LAMP"]})
+    again = admin.post("/v1/plans", json={"service_level": 0.9, "horizon_days": 14},
+                       headers={"Idempotency-Key": "plan-1"})
+    assert admin.post("/v1/plans", json={"service_level": 0.9, "horizon_days": 14},
+                      headers={"Idempotency-Key": "plan-1"}).json() == again.json()
+    approved = admin.post(f"/v1/plans/{plan_id}/approve", json={"skus": ["LAMP"]}, headers={"Idempotency-Key": "a1"})
     assert approved.status_code == 201
+    repeated = admin.post(f"/v1/plans/{plan_id}/approve", json={"skus": ["LAMP"]}, headers={"Idempotency-Key": "a1"})
+    assert (repeated.status_code, repeated.json()) == (201, approved.json())
     [po] = approved.json()["purchase_orders"]
     assert (po["supplier"], po["lines"][0]["sku"], po["lines"][0]["qty"]) == ("FAST", "LAMP", lamp["order_qty"])
     assert admin.post(f"/v1/plans/{plan_id}/approve").status_code == 409

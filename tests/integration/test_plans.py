@@ -69,6 +69,7 @@ def test_a_plan_orders_what_falls_below_its_reorder_point_and_approval_makes_the
     assert rows["POT"]["action"] == "overstock" and "days of cover" in str(rows["POT"]["reason"])
     assert rows["OLD"]["action"] == "dead_stock" and "no demand for 150 days" in str(rows["OLD"]["reason"])
 
+    assert s.run_plan(shop, plan_id)["finished_at"] == plan["finished_at"]  # a plan runs once
     made = s.approve_plan(shop, plan_id)
     [po] = made["purchase_orders"]
     assert (po["supplier"], len(po["lines"])) == ("ACME", 1)

@@ -257,14 +257,16 @@ def retry_deliveries(request: Request, body: schemas.RetryIn | None = None) -> A
 
 
 @router.post("/v1/plans", dependencies=[ADMIN], status_code=202)
-def create_plan(request: Request, body: schemas.PlanIn | None = None) -> JSONResponse:
+def create_plan(request: Request, body: schemas.PlanIn | None = None,
+                idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     body = body or schemas.PlanIn()
-    made = s.create_plan(_shop(request), body.service_level, body.horizon_days, body.skus)
+    made = idempotent(_shop(request), idem, s.create_plan, body.service_level, body.horizon_days, body.skus)
     threading.Thread(target=_run_plan, args=(_shop(request), made["id"]), name="restock-plan", daemon=True).start()
     return JSONResponse(made, status_code=202)
 
 
 def _run_plan(shop: Shop, plan_id: str) -> None:
+    # A repeat of the request (same Idempotency-Key) starts a thread that finds the plan taken and stops.
     with contextlib.suppress(Exception):  # the failure is stored on the plan: GET /v1/plans/{id} shows it
         s.run_plan(shop, plan_id)
 
@@ -275,8 +277,9 @@ def get_plan(plan_id: str, request: Request) -> Answer:
 
 
 @router.post("/v1/plans/{plan_id}/approve", dependencies=[ADMIN], status_code=201)
-def approve_plan(plan_id: str, request: Request, body: schemas.ApproveIn | None = None) -> JSONResponse:
-    return created(s.approve_plan(_shop(request), plan_id, body.skus if body else None))
+def approve_plan(plan_id: str, request: Request, body: schemas.ApproveIn | None = None,
+                 idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
+    return created(idempotent(_shop(request), idem, s.approve_plan, plan_id, body.skus if body else None))
 
 
 @router.get("/v1/kpis", dependencies=[READ])

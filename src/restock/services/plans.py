@@ -56,6 +56,8 @@ def create_plan(uow: UnitOfWork, service_level: Any = 0.95, horizon_days: Any = 
 
 def run_plan(shop: Shop, plan_id: str, progress: Callable[[str, float], None] = lambda *_: None) -> dict[str, Any]:
     """Compute the plan's suggestions and store them; a failure marks the plan failed."""
+    if not _claim(shop, plan_id):  # another caller runs (or ran) it: a repeated request, say
+        return get_plan(shop, plan_id)
     try:
         plan = get_plan(shop, plan_id)
         settings = PlanSettings(service_level=plan["settings"]["service_level"],
@@ -74,6 +76,15 @@ def run_plan(shop: Shop, plan_id: str, progress: Callable[[str, float], None] = 
         _fail(shop, plan_id, f"{type(error).__name__}: {error}"[:500])
         raise
     return get_plan(shop, plan_id)
+
+
+@transaction
+def _claim(uow: UnitOfWork, plan_id: str) -> bool:
+    """Whether this caller is the one to run the plan (each plan runs once)."""
+    if uow.execute(sa.select(plans.c.id).where(plans.c.id == plan_id)).first() is None:
+        raise NotFound(f"unknown plan {plan_id!r:.60}")
+    return bool(uow.execute(sa.update(plans).where(plans.c.id == plan_id, plans.c.started_at.is_(None))
+                            .values(started_at=uow.now)).rowcount)
 
 
 def _stepper(shop: Shop, plan_id: str, progress: Callable[[str, float], None]) -> Callable[[str, float], None]:

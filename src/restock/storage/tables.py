@@ -305,6 +305,7 @@ plans = sa.Table(
     sa.Column("progress", sa.Float, nullable=False),
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("started_at", sa.DateTime),
     sa.Column("finished_at", sa.DateTime),
     sa.Column("error", sa.String(500)),
 )

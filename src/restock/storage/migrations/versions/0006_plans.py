@@ -20,6 +20,7 @@ def upgrade() -> None:
     sa.Column('progress', sa.Float(), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plans'))
