@@ -113,3 +113,51 @@ def test_plan_input_is_checked_and_nothing_is_made(shop: Shop) -> None:
     assert failed["status"] == "failed" and "GHOST" in str(failed["error"])
     with pytest.raises(InvalidState):
         s.approve_plan(shop, plan_id)
+
+
+def test_a_late_supplier_is_judged_by_its_receipts(shop: Shop) -> None:
+    shop_with_suppliers(shop)
+    s.put_sku(shop, "MUG", "Mug", "20", "4", {"mode": "deny"},
+              [{"supplier": "FAST", "lead_time_days": 3, "lead_time_sd_days": 0, "unit_cost": "6"}])
+    for n, late in enumerate((4, 6, 8)):  # FAST promises 3 days and delivers in 7, 9, 11
+        eta = (shop.clock.today() + timedelta(days=3)).isoformat()
+        s.create_po(shop, "FAST", [{"sku": "MUG", "qty": 5, "eta": eta}], id=f"F{n}")
+        shop.clock.advance(days=3 + late)  # type: ignore[attr-defined]
+        s.receive(shop, f"F{n}", [{"line": 1, "qty": 5}])
+    history(shop, {"MUG": [10] * 60})
+    mug = by_sku(s.run_plan(shop, s.create_plan(shop, 0.95, 28)["id"]))["MUG"]
+    assert (mug["supplier"], mug["lead_time_days"], mug["lead_time_sd_days"]) == ("FAST", 9.0, 2.0)
+    assert (mug["supplier_receipts"], mug["supplier_on_time"]) == (3, 0.0)
+    assert mug["action"] == "order" and "learnt from 3 receipts, 0% on time" in str(mug["reason"])
+    assert mug["reorder_point"] >= 10 * 9  # sized for the 9 days it really takes, not the 3 it says
+
+
+def test_fill_rate_and_review_period_shape_the_policy(shop: Shop) -> None:
+    from restock.planning.inventory import lead_time_demand_sd, safety_factor_for_fill_rate
+
+    shop_with_suppliers(shop)
+    sku(shop, "TEA", on_hand=0)
+    rng = np.random.default_rng(8)
+    history(shop, {"TEA": [int(x) for x in rng.poisson(10, 200)]})
+    rows = {}
+    for name, kwargs in (("cycle", {}), ("fill", {"fill_rate": 0.99}), ("review", {"review_days": 7})):
+        plan_id = s.create_plan(shop, 0.95, 28, ["TEA"], **kwargs)["id"]
+        rows[name] = by_sku(s.run_plan(shop, plan_id))["TEA"]
+    fill = rows["fill"]
+    sigma = lead_time_demand_sd(fill["forecast_daily"], fill["sd_daily"], 12, 2)
+    k = safety_factor_for_fill_rate(0.99, sigma, max(fill["order_qty"], 50))
+    assert fill["safety_stock"] == pytest.approx(k * sigma, abs=1.5)
+    review = rows["review"]
+    assert review["reorder_point"] > rows["cycle"]["reorder_point"]  # covers 7 more days
+    assert review["order_qty"] >= review["reorder_point"] - review["inventory_position"]
+    assert "order up to" in str(review["reason"]) and "every 7 days" in str(review["reason"])
+
+
+def test_a_high_backorder_rate_raises_an_alert(shop: Shop) -> None:
+    shop_with_suppliers(shop)
+    sku(shop, "CUP", mode="allow", on_hand=3)
+    for n in range(6):  # 3 from stock, then 3 backordered
+        s.place_order(shop, f"O{n}", {"email": "a@example.com", "name": "A"}, [{"sku": "CUP", "qty": 1}])
+    cup = by_sku(s.run_plan(shop, s.create_plan(shop, 0.95, 28, ["CUP"])["id"]))["CUP"]
+    assert cup["alerts"] == ["backorder rate 50% over the last 28 days (3 of 6 lines), above 20%: "
+                             "check stock levels and lead times"]

@@ -260,7 +260,8 @@ def retry_deliveries(request: Request, body: schemas.RetryIn | None = None) -> A
 def create_plan(request: Request, body: schemas.PlanIn | None = None,
                 idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     body = body or schemas.PlanIn()
-    made = idempotent(_shop(request), idem, s.create_plan, body.service_level, body.horizon_days, body.skus)
+    made = idempotent(_shop(request), idem, s.create_plan, body.service_level, body.horizon_days, body.skus,
+                      body.fill_rate, body.review_days)
     threading.Thread(target=_run_plan, args=(_shop(request), made["id"]), name="restock-plan", daemon=True).start()
     return JSONResponse(made, status_code=202)
 

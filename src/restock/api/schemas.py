@@ -146,6 +146,8 @@ class RetryIn(Body):
 
 class PlanIn(Body):
     service_level: Float = Field(default=0.95, ge=0.5, lt=1)
+    fill_rate: Float | None = Field(default=None, ge=0.5, lt=1)
+    review_days: Int = Field(default=0, ge=0, le=365)
     horizon_days: Int = Field(default=28, ge=1, le=365)
     skus: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, min_length=1,
                                                                                   max_length=10_000)

@@ -110,6 +110,10 @@ def import_history(
 def plan(
     database_url: DatabaseUrl = None,
     service_level: Annotated[float, typer.Option(min=0.5, max=0.999, help="Target cycle service level.")] = 0.95,
+    fill_rate: Annotated[float | None, typer.Option(min=0.5, max=0.999,
+                                                    help="Size safety stock for this fill rate instead.")] = None,
+    review_days: Annotated[int, typer.Option(min=0, max=365, help="Order up to a level every N days (0: at a "
+                                                                  "reorder point).")] = 0,
     horizon_days: Annotated[int, typer.Option(min=1, max=365, help="Forecast horizon.")] = 28,
     sku: Annotated[list[str] | None, typer.Option(help="Plan only these SKUs (repeat the option).")] = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write every suggestion to this CSV file.")] = None,
@@ -119,7 +123,7 @@ def plan(
     """Forecast every SKU, size safety stock and reorder points, and suggest what to buy from whom."""
     shop = Shop.open(database_url)
     try:
-        plan_id = s.create_plan(shop, service_level, horizon_days, sku or None)["id"]
+        plan_id = s.create_plan(shop, service_level, horizon_days, sku or None, fill_rate, review_days)["id"]
         with Progress(TextColumn("[bold]Planning[/] {task.fields[stage]}"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
                       transient=True) as progress:

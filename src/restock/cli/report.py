@@ -188,7 +188,8 @@ ACTION_STYLE = {"order": "bold green", "expedite": "bold magenta", "overstock": 
                 "none": "dim"}
 PLAN_COLUMNS = ("sku", "demand_class", "method", "forecast_daily", "sd_daily", "baseline_sd_daily",
                 "lead_time_days", "lead_time_sd_days", "safety_stock", "reorder_point", "inventory_position",
-                "order_qty", "supplier", "unit_cost", "action", "reason")
+                "order_qty", "supplier", "unit_cost", "supplier_receipts", "supplier_on_time", "action", "reason",
+                "alerts")
 
 
 def plan(console: Console, done: dict[str, Any]) -> None:
@@ -213,6 +214,9 @@ def plan(console: Console, done: dict[str, Any]) -> None:
     console.print(table)
     if len(rows) > 40:
         console.print(f"[dim]… and {len(rows) - 40:,} more (--csv or --json for all).[/]")
+    for r in rows:
+        for alert in r["alerts"]:
+            console.print(f"[bold red]{r['sku']}[/]: {alert}")
 
 
 def plan_csv(path: Any, done: dict[str, Any]) -> None:
@@ -221,4 +225,4 @@ def plan_csv(path: Any, done: dict[str, Any]) -> None:
     with open(path, "w", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=PLAN_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(done["suggestions"])
+        writer.writerows({**r, "alerts": "; ".join(r["alerts"])} for r in done["suggestions"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,9 +26,12 @@ from restock.shop import Shop
 from restock.storage.tables import (
     DEFAULT_LOCATION,
     demand_history,
+    movements,
     order_lines,
     plan_suggestions,
     plans,
+    po_lines,
+    purchase_orders,
     skus,
     stock,
     supplier_items,
@@ -39,19 +43,26 @@ ORDERING = ("order", "expedite")
 
 
 @transaction
-def create_plan(uow: UnitOfWork, service_level: Any = 0.95, horizon_days: Any = 28,
-                skus_: Any = None) -> dict[str, Any]:
-    """A plan waiting to run (`run_plan`); its id."""
-    if isinstance(service_level, bool) or not isinstance(service_level, int | float) \
-            or not 0.5 <= service_level < 1:
-        raise InvalidInput("service_level must be a number from 0.5 to below 1, such as 0.95")
-    horizon = v.qty(horizon_days, "horizon_days", maximum=365)
-    wanted = None if skus_ is None else sorted({v.code(c, "sku") for c in v.lines(skus_, "skus")})
+def create_plan(uow: UnitOfWork, service_level: Any = 0.95, horizon_days: Any = 28, skus_: Any = None,
+                fill_rate: Any = None, review_days: Any = 0) -> dict[str, Any]:
+    """A plan waiting to run (`run_plan`); its id. With `fill_rate`, safety stock is sized for that
+    share of demand met from stock instead of the cycle service level; with `review_days`, orders
+    go up to a level at each review instead of at a reorder point."""
+    settings = {"service_level": _share(service_level, "service_level"),
+                "fill_rate": None if fill_rate is None else _share(fill_rate, "fill_rate"),
+                "review_days": v.count(review_days, "review_days", maximum=365) or 0,
+                "horizon_days": v.qty(horizon_days, "horizon_days", maximum=365),
+                "skus": None if skus_ is None else sorted({v.code(c, "sku") for c in v.lines(skus_, "skus")})}
     plan_id = f"PLAN-{uow.now:%Y%m%d}-{secrets.token_hex(3).upper()}"
     uow.execute(sa.insert(plans).values(id=plan_id, status="running", progress=0.0, created_at=uow.now,
-                                        settings={"service_level": float(service_level), "horizon_days": horizon,
-                                                  "skus": wanted}))
+                                        settings=settings))
     return {"id": plan_id}
+
+
+def _share(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 <= value < 1:
+        raise InvalidInput(f"{what} must be a number from 0.5 to below 1, such as 0.95")
+    return float(value)
 
 
 def run_plan(shop: Shop, plan_id: str, progress: Callable[[str, float], None] = lambda *_: None) -> dict[str, Any]:
@@ -60,8 +71,9 @@ def run_plan(shop: Shop, plan_id: str, progress: Callable[[str, float], None] = 
         return get_plan(shop, plan_id)
     try:
         plan = get_plan(shop, plan_id)
-        settings = PlanSettings(service_level=plan["settings"]["service_level"],
-                                horizon_days=plan["settings"]["horizon_days"])
+        asked = plan["settings"]
+        settings = PlanSettings(service_level=asked["service_level"], fill_rate=asked.get("fill_rate"),
+                                review_days=asked.get("review_days") or 0, horizon_days=asked["horizon_days"])
         step = _stepper(shop, plan_id, progress)
         step("load", 0.05)
         inputs = _inputs(shop, plan["settings"]["skus"])
@@ -157,18 +169,66 @@ def _inputs(uow: UnitOfWork, wanted: list[str] | None) -> _Inputs:
         found.series[code] = y
     rows = {r.sku: r for part in chunks(codes) for r in uow.execute(
         sa.select(stock).where(stock.c.location == DEFAULT_LOCATION, stock.c.sku.in_(part)))}
+    recent = _recent_lines(uow)
     for code in codes:
         r, y = rows[code], found.series[code]
         seen = np.flatnonzero(y)
         found.positions[code] = Position(r.on_hand, r.allocated, r.backordered, r.inbound,
-                                         int(len(y) - 1 - seen[-1]) if len(seen) else None)
+                                         int(len(y) - 1 - seen[-1]) if len(seen) else None, *recent.get(code, (0, 0)))
+    records = supplier_records(uow)
     for part in chunks(codes):
         for i in uow.execute(sa.select(supplier_items).where(supplier_items.c.sku.in_(part))
                              .order_by(supplier_items.c.sku, supplier_items.c.rank)):
-            found.suppliers[i.sku].append(SupplierOption(i.supplier, float(i.lead_time_days),
-                                                         float(i.lead_time_sd_days), float(i.unit_cost),
-                                                         i.moq, i.pack_size))
+            found.suppliers[i.sku].append(_option(i, records.get(i.supplier)))
     return found
+
+
+LEARN_FROM = 3  # receipts, before a supplier's observed lead time replaces the stated one
+
+
+def _option(item: Any, record: SupplierRecord | None) -> SupplierOption:
+    if record is None or record.receipts < LEARN_FROM:
+        return SupplierOption(item.supplier, float(item.lead_time_days), float(item.lead_time_sd_days),
+                              float(item.unit_cost), item.moq, item.pack_size)
+    return SupplierOption(item.supplier, record.lead_time_days, record.lead_time_sd_days, float(item.unit_cost),
+                          item.moq, item.pack_size, record.receipts, record.on_time)
+
+
+def _recent_lines(uow: UnitOfWork) -> dict[str, tuple[int, int]]:
+    """Per SKU, lines placed in the last 28 days and how many had units backordered at placement."""
+    ol = order_lines.c
+    since = uow.now - timedelta(days=28)
+    return {sku: (int(n), int(b)) for sku, n, b in uow.execute(
+        sa.select(ol.sku, sa.func.count(), sa.func.count().filter(ol.backordered_at_placement > 0))
+        .where(ol.placed_at >= since).group_by(ol.sku))}
+
+
+@dataclass(frozen=True)
+class SupplierRecord:
+    receipts: int
+    lead_time_days: float  # observed: first receipt of a line minus the day its PO was made
+    lead_time_sd_days: float
+    on_time: float  # share of lines first received by the ETA first given
+
+
+def supplier_records(uow: UnitOfWork) -> dict[str, SupplierRecord]:
+    """What each supplier's receipts say: lead times as observed, and how often the first ETA held."""
+    first_receipt: dict[str, date] = {}
+    for ref, at in uow.execute(sa.select(movements.c.ref, sa.func.min(movements.c.at))
+                               .where(movements.c.reason == "receipt").group_by(movements.c.ref)):
+        first_receipt[str(ref)] = at.date()
+    seen: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+    for po_id, supplier, created, line_no, first_eta in uow.execute(
+            sa.select(purchase_orders.c.id, purchase_orders.c.supplier, purchase_orders.c.created_at,
+                      po_lines.c.line_no, po_lines.c.first_eta)
+            .join(po_lines, po_lines.c.po_seq == purchase_orders.c.seq).where(po_lines.c.qty_received > 0)):
+        received = first_receipt.get(f"po:{po_id}:{line_no}")
+        if received is not None:
+            seen[supplier].append(((received - created.date()).days, received <= first_eta))
+    return {supplier: SupplierRecord(len(obs), float(np.mean([d for d, _ in obs])),
+                                     float(np.std([d for d, _ in obs], ddof=1)) if len(obs) > 1 else 0.0,
+                                     sum(ok for _, ok in obs) / len(obs))
+            for supplier, obs in seen.items()}
 
 
 @read_only
