@@ -123,3 +123,34 @@ def test_import_history_refuses_a_file_without_the_columns_and_writes_nothing(tm
     assert done.returncode == 2
     assert "needs the columns date, sku, qty" in done.stdout
     assert not (tmp_path / "shop.db").exists()
+
+
+def test_plan_on_a_local_dask_cluster_gives_the_same_plan_as_in_process(tmp_path: Path) -> None:
+    import csv
+    import random
+    from datetime import date, timedelta
+
+    assert restock("demo", "--days", "7", "--db", "shop.db", cwd=tmp_path).returncode == 0
+    rng = random.Random(4)
+    start = date.today() - timedelta(days=120)
+    with open(tmp_path / "sales.csv", "w") as out:
+        out.write("date,sku,qty\n")
+        for sku in ("TEA-SENCHA", "CUP-TEA", "POT-CAST"):
+            for n in range(119):
+                if rng.random() < 0.6:
+                    out.write(f"{start + timedelta(days=n)},{sku},{rng.randint(1, 6)}\n")
+    env = {"RESTOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+    assert restock("import", "history", "sales.csv", cwd=tmp_path, env=env).returncode == 0
+    local = restock("plan", "--csv", "local.csv", cwd=tmp_path, env=env)
+    assert local.returncode == 0, local.stderr
+    on_dask = restock("plan", "--engine", "dask", "--csv", "dask.csv", cwd=tmp_path, env=env)
+    assert on_dask.returncode == 0, on_dask.stderr
+    assert "Forecasting on Dask" in on_dask.stdout and "workers" in on_dask.stdout
+
+    def rows(name: str) -> list[dict[str, str]]:
+        with open(tmp_path / name, newline="") as file:
+            return list(csv.DictReader(file))
+
+    assert len(rows("local.csv")) == 26
+    assert rows("dask.csv") == rows("local.csv")
+    assert any(r["method"] not in ("SESOpt", "CrostonOptimized", "none") for r in rows("dask.csv"))

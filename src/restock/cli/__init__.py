@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -119,28 +120,59 @@ def plan(
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write every suggestion to this CSV file.")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the whole plan to this JSON file.")] = None,
     approve: Annotated[bool, typer.Option(help="Make the suggested purchase orders at once.")] = False,
+    engine: Annotated[str, typer.Option(help="local, or dask: forecast on a Dask cluster.")] = "local",
+    dask_scheduler: Annotated[str | None, typer.Option(help="A Dask scheduler's address (default: a local "
+                                                            "cluster of one worker per core).")] = None,
 ) -> None:
     """Forecast every SKU, size safety stock and reorder points, and suggest what to buy from whom."""
+    if engine not in ("local", "dask"):
+        raise InvalidInput("--engine must be local or dask")
     shop = Shop.open(database_url)
+    with _dask(dask_scheduler) if engine == "dask" else contextlib.nullcontext():
+        try:
+            _plan(shop, service_level, horizon_days, sku, fill_rate, review_days, csv_file, json_file, approve,
+                  engine)
+        finally:
+            shop.close()
+
+
+@contextlib.contextmanager
+def _dask(address: str | None) -> Iterator[None]:
+    from dask.distributed import Client, LocalCluster
+
+    # dask's own functions carry no type hints
+    cluster = None if address else LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=os.cpu_count() or 1, threads_per_worker=1, dashboard_address=None)
+    client = Client(address or cluster)  # type: ignore[no-untyped-call]
+    console.print(f"Forecasting on Dask: {client.scheduler_info()['address']}, "
+                  f"{len(client.scheduler_info()['workers'])} workers")
     try:
-        plan_id = s.create_plan(shop, service_level, horizon_days, sku or None, fill_rate, review_days)["id"]
-        with Progress(TextColumn("[bold]Planning[/] {task.fields[stage]}"), BarColumn(),
-                      TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
-                      transient=True) as progress:
-            task = progress.add_task("plan", total=1.0, stage="")
-            done = s.run_plan(shop, plan_id,
-                              lambda stage, share: progress.update(task, completed=share, stage=stage))
-        report.plan(console, done)
-        if csv_file:
-            report.plan_csv(csv_file, done)
-        if json_file:
-            json_file.write_text(json.dumps(done, indent=1, default=str))
-        if approve:
-            made = s.approve_plan(shop, plan_id)
-            console.print(f"Made {len(made['purchase_orders'])} purchase orders: "
-                          + ", ".join(po["id"] for po in made["purchase_orders"]))
+        yield
     finally:
-        shop.close()
+        client.close()  # type: ignore[no-untyped-call]
+        if cluster is not None:
+            cluster.close()
+
+
+def _plan(shop: Shop, service_level: float, horizon_days: int, sku: list[str] | None, fill_rate: float | None,
+          review_days: int, csv_file: Path | None, json_file: Path | None, approve: bool, engine: str) -> None:
+    plan_id = s.create_plan(shop, service_level, horizon_days, sku or None, fill_rate, review_days)["id"]
+    with Progress(TextColumn("[bold]Planning[/] {task.fields[stage]}"), BarColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task("plan", total=1.0, stage="")
+        done = s.run_plan(shop, plan_id,
+                          lambda stage, share: progress.update(task, completed=share, stage=stage),
+                          engine=engine)
+    report.plan(console, done)
+    if csv_file:
+        report.plan_csv(csv_file, done)
+    if json_file:
+        json_file.write_text(json.dumps(done, indent=1, default=str))
+    if approve:
+        made = s.approve_plan(shop, plan_id)
+        console.print(f"Made {len(made['purchase_orders'])} purchase orders: "
+                      + ", ".join(po["id"] for po in made["purchase_orders"]))
 
 
 @app.command()

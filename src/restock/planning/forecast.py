@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,9 +65,10 @@ def _models(season: int) -> list[object]:
 
 
 def forecast_all(series: Mapping[str, np.ndarray], horizon_days: int = 28, *, season: int = SEASON,
-                 progress: Callable[[str], None] = lambda _: None) -> dict[str, Forecast]:
+                 engine: str = "local", progress: Callable[[str], None] = lambda _: None) -> dict[str, Forecast]:
     """A forecast for every SKU's demand series (zeros included, oldest first): daily, with a
-    weekly season, unless told otherwise (monthly data: `season=12`, the horizon in months)."""
+    weekly season, unless told otherwise (monthly data: `season=12`, the horizon in months).
+    `engine="dask"` runs statsforecast's distributed back end on the current Dask client."""
     from statsforecast import StatsForecast
 
     classes = {sku: classify(y.tolist()).demand_class for sku, y in series.items()}
@@ -82,12 +84,12 @@ def forecast_all(series: Mapping[str, np.ndarray], horizon_days: int = 28, *, se
     if long:
         windows = min(WINDOWS, (min(len(y) for y in long.values()) - 2 * season) // horizon_days)
         progress("backtest")
-        cv = sf.cross_validation(df=_long_frame(long), h=horizon_days, step_size=horizon_days,
+        cv = sf.cross_validation(df=_on(_long_frame(long), engine), h=horizon_days, step_size=horizon_days,
                                  n_windows=windows)
-        frame = pd.DataFrame(cv)
+        frame = _local(cv)
         errors, totals = _rmse(frame), _total_error(frame)
     progress("forecast")
-    ahead = pd.DataFrame(sf.forecast(df=_long_frame(live), h=horizon_days))
+    ahead = _local(sf.forecast(df=_on(_long_frame(live), engine), h=horizon_days))
     ahead["unique_id"] = ahead["unique_id"].astype(str)
     means = _by_sku(ahead.groupby("unique_id").mean(numeric_only=True))
     rmse = {} if errors is None else _by_sku(errors)
@@ -107,6 +109,23 @@ def _long_frame(series: Mapping[str, np.ndarray]) -> pd.DataFrame:
     ds = np.concatenate([pd.date_range(end=end, periods=n, freq="D").values for n in lengths])
     return pd.DataFrame({"unique_id": pd.Categorical(np.repeat(skus, lengths), categories=skus),
                          "ds": ds, "y": np.concatenate([series[k] for k in skus]).astype("float64")})
+
+
+def _on(frame: pd.DataFrame, engine: str) -> Any:
+    """The frame where the engine computes: here, or partitioned over a Dask cluster."""
+    if engine == "local":
+        return frame
+    if engine == "dask":
+        import dask.dataframe as dd
+
+        flat = frame.assign(unique_id=frame["unique_id"].astype(str))
+        return dd.from_pandas(flat, npartitions=max(2, min(64, len(flat) // 250_000)))  # type: ignore[no-untyped-call]
+    raise ValueError(f"unknown engine {engine!r}: local or dask")
+
+
+def _local(result: Any) -> pd.DataFrame:
+    """A result as a pandas frame (a Dask one is computed)."""
+    return pd.DataFrame(result.compute() if hasattr(result, "compute") else result)
 
 
 def _by_sku(frame: pd.DataFrame) -> dict[str, dict[str, float]]:

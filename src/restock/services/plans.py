@@ -65,8 +65,10 @@ def _share(value: Any, what: str) -> float:
     return float(value)
 
 
-def run_plan(shop: Shop, plan_id: str, progress: Callable[[str, float], None] = lambda *_: None) -> dict[str, Any]:
-    """Compute the plan's suggestions and store them; a failure marks the plan failed."""
+def run_plan(shop: Shop, plan_id: str, progress: Callable[[str, float], None] = lambda *_: None, *,
+             engine: str = "local") -> dict[str, Any]:
+    """Compute the plan's suggestions and store them; a failure marks the plan failed.
+    `engine="dask"` forecasts on the current Dask client's cluster."""
     if not _claim(shop, plan_id):  # another caller runs (or ran) it: a repeated request, say
         return get_plan(shop, plan_id)
     try:
@@ -77,7 +79,7 @@ def run_plan(shop: Shop, plan_id: str, progress: Callable[[str, float], None] = 
         step = _stepper(shop, plan_id, progress)
         step("load", 0.05)
         inputs = _inputs(shop, plan["settings"]["skus"])
-        forecasts = forecast_all(inputs.series, settings.horizon_days, progress=lambda stage: step(
+        forecasts = forecast_all(inputs.series, settings.horizon_days, engine=engine, progress=lambda stage: step(
             stage, 0.2 if stage == "backtest" else 0.6))
         step("policy", 0.85)
         rows = [suggest(forecasts[sku], inputs.series[sku], inputs.positions[sku], inputs.suppliers[sku], settings)
