@@ -1,6 +1,6 @@
 """Planning benchmark (issue 5). Prints figures, never fails on them.
 
-    python benchmarks/bench_plan.py [--skus 10000] [--days 730] [--db sqlite|postgres]
+    python benchmarks/bench_plan.py [--skus 10000] [--days 730] [--db sqlite|postgres] [--engine local|dask]
 
 A catalog of N SKUs (half smooth with a weekly pattern, half intermittent),
 each with two suppliers and some stock, and N x days of demand history; then
@@ -68,7 +68,13 @@ def main() -> None:
     parser.add_argument("--skus", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--engine", choices=["local", "dask"], default="local")
     args = parser.parse_args()
+    if args.engine == "dask":
+        from dask.distributed import Client, LocalCluster
+
+        client = Client(LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None))
+        print(f"Dask: {len(client.scheduler_info()['workers'])} local workers")
     with fresh_shop(args.db) as shop:
         start = time.perf_counter()
         catalog(shop, args.skus)
@@ -78,7 +84,8 @@ def main() -> None:
         marks: list[tuple[str, float]] = []
         plan_id = s.create_plan(shop, 0.95, 28)["id"]
         start = time.perf_counter()
-        plan = s.run_plan(shop, plan_id, lambda stage, _: marks.append((stage, time.perf_counter())))
+        plan = s.run_plan(shop, plan_id, lambda stage, _: marks.append((stage, time.perf_counter())),
+                          engine=args.engine)
         total = time.perf_counter() - start
         at = dict(marks)
         load = at["backtest"] - start
@@ -88,7 +95,7 @@ def main() -> None:
         for r in plan["suggestions"]:
             actions[r["action"]] = actions.get(r["action"], 0) + 1
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-        print(f"[{args.db}] plan of {len(plan['suggestions']):,} SKUs x {args.days} days: {total:.1f} s "
+        print(f"[{args.db}, {args.engine}] plan of {len(plan['suggestions']):,} SKUs x {args.days} days: {total:.1f} s "
               f"(load {load:.1f} s, backtest + forecast {forecast:.1f} s, policy + save {policy:.1f} s), "
               f"peak memory {peak_gb:.2f} GB; actions {dict(sorted(actions.items()))}")
 
