@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -154,3 +155,24 @@ def test_plan_on_a_local_dask_cluster_gives_the_same_plan_as_in_process(tmp_path
     assert len(rows("local.csv")) == 26
     assert rows("dask.csv") == rows("local.csv")
     assert any(r["method"] not in ("SESOpt", "CrostonOptimized", "none") for r in rows("dask.csv"))
+
+
+def test_simulate_compares_policies_on_a_history_file_and_draws_them(tmp_path: Path) -> None:
+    import random
+    from datetime import date, timedelta
+
+    rng = random.Random(2)
+    with open(tmp_path / "sales.csv", "w") as out:
+        out.write("date,sku,qty\n")
+        for n in range(60):
+            for sku in ("MUG", "POT", "CUP"):
+                if rng.random() < 0.5:
+                    out.write(f"{date(2026, 1, 1) + timedelta(days=n)},{sku},{rng.randint(1, 8)}\n")
+    done = restock("simulate", "sales.csv", "--skus", "2", "--warmup-days", "30", "--reorder-point", "20",
+                   "--chart", "sim.png", "--check-every-day", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"2 SKUs over (29|30) simulated days", done.stdout)  # the history's span, less the warm-up
+    for policy in ("restock", "min/max", "fixed 20"):
+        assert policy in done.stdout
+    assert (tmp_path / "sim.png").read_bytes()[:4] == b"\x89PNG"
+    assert restock("simulate", "sales.csv", "--warmup-days", "90", cwd=tmp_path).returncode != 0

@@ -176,6 +176,54 @@ def _plan(shop: Shop, service_level: float, horizon_days: int, sku: list[str] | 
 
 
 @app.command()
+def simulate(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="Demand history: date, sku, qty[, order_id]; or UCI Online Retail.")],
+    skus: Annotated[int, typer.Option(min=1, max=100_000, help="Simulate the N SKUs with most demand.")] = 50,
+    days: Annotated[int | None, typer.Option(min=7, help="Simulated days (default: all after the warm-up).")] = None,
+    warmup_days: Annotated[int, typer.Option(min=0, help="Days of history known before the simulation.")] = 90,
+    lead_time_days: Annotated[int, typer.Option(min=1, max=365)] = 14,
+    lead_time_sd_days: Annotated[float, typer.Option(min=0, max=365)] = 3.0,
+    unit_cost: Annotated[float, typer.Option(min=0.01)] = 1.0,
+    moq: Annotated[int, typer.Option(min=1)] = 1,
+    delay_probability: Annotated[float, typer.Option(min=0, max=1, help="Chance a PO arrives 3-10 days late.")] = 0.1,
+    reorder_point: Annotated[int | None, typer.Option(help="Also simulate a fixed reorder point for every SKU.")]
+    = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same result.")] = 1,
+    chart_file: Annotated[Path, typer.Option("--chart", help="Where to draw the comparison (PNG).")]
+    = Path("simulation.png"),
+    check_every_day: Annotated[bool, typer.Option(help="Check the stock ledger after every simulated day.")]
+    = False,
+) -> None:
+    """Replay a demand history through the real engine under several replenishment policies, side by side."""
+    from restock.planning.simulate import Policy, SimSku, as_rows, chart, simulate
+
+    try:
+        history = read_history(file)
+    except ValueError as error:
+        raise InvalidInput(str(error)) from None
+    series, first = history.series(top=skus)
+    if days is not None:
+        series = {k: y[:warmup_days + days] for k, y in series.items()}
+    items = {k: SimSku(k, unit_cost, lead_time_days, lead_time_sd_days, moq) for k in series}
+    policies = [Policy("restock", "restock"), Policy("min/max", "minmax")]
+    if reorder_point is not None:
+        policies.append(Policy(f"fixed {reorder_point}", "fixed", reorder_points=dict.fromkeys(series, reorder_point)))
+    with Progress(TextColumn("[bold]Simulating[/] {task.fields[policy]}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("simulate", total=len(policies), policy="")
+        results = simulate(series, items, policies, start=first + timedelta(days=warmup_days),
+                           warmup_days=warmup_days, seed=seed, delay_probability=delay_probability,
+                           check_every_day=check_every_day,
+                           progress=lambda name, done, total: progress.update(
+                               task, completed=policies.index(next(p for p in policies if p.name == name))
+                               + done / total, policy=f"{name} day {done}/{total}"))
+    report.simulation(console, as_rows(results), len(series), len(results[0].days))
+    chart(results, chart_file)
+    console.print(f"Chart: [bold]{chart_file}[/]")
+
+
+@app.command()
 def dispatch(
     database_url: DatabaseUrl = None,
     once: Annotated[bool, typer.Option(help="Deliver what is due now, then stop.")] = False,

@@ -20,6 +20,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 # Codes in the UCI file that are not products (its SOURCES.md lists them).
 NOT_PRODUCTS = re.compile(r"^(POST|DOT|M|m|D|S|B|C2|CRUK|PADS|BANK CHARGES|AMAZONFEE|DCGS.*|gift_0001_.*)$")
 MAX_QTY = 10_000_000
@@ -39,6 +41,23 @@ class History:
         self.daily[(sku, day)] += qty
         if order_id:
             self.orders[(sku, day)].add(order_id)
+
+    def series(self, top: int | None = None) -> tuple[dict[str, np.ndarray], date]:
+        """Daily demand per SKU over the whole calendar span (days without demand are zeros), the
+        `top` SKUs by units only when given; and the first day."""
+        if not self.daily:
+            raise ValueError("the history holds no demand")
+        days = [day for _, day in self.daily]
+        first, length = min(days), (max(days) - min(days)).days + 1
+        volume: Counter[str] = Counter()
+        for (sku, _), qty in self.daily.items():
+            volume[sku] += qty
+        chosen = {sku for sku, _ in volume.most_common(top)}
+        found = {sku: np.zeros(length) for sku in sorted(chosen)}
+        for (sku, day), qty in self.daily.items():
+            if sku in chosen:
+                found[sku][(day - first).days] += qty
+        return found, first
 
     def refuse(self, why: str, line: int, text: str) -> None:
         self.skipped[why] += 1
