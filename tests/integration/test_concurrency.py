@@ -137,3 +137,18 @@ def test_concurrent_duplicates_with_one_idempotency_key_have_one_effect(pg_shop:
     figures = s.get_sku(pg_shop, "MUG")["stock"]
     assert (figures["allocated"], figures["backordered"]) == (2, 1)
     assert s.check_ledger(pg_shop)["problems"] == []
+
+
+def test_two_sweepers_at_once_raise_an_overdue_backorder_once(pg_shop: Shop) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    g = Given(pg_shop)
+    g.sku("TENT", "inbound", max_wait_days=10)
+    g.po("P1", "TENT", 20, 6)
+    for n in range(10):
+        s.place_order(pg_shop, f"V{n}", {"email": "a@example.com", "name": "A"}, [{"sku": "TENT", "qty": 1}])
+    s.change_eta(pg_shop, "P1", 1, g.day(12))
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: s.sweep_overdue(pg_shop), range(4)))
+    assert sum(o["overdue"] for o in outcomes) == 10
+    assert len(g.events("backorder.overdue")) == 10

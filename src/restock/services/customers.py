@@ -105,6 +105,12 @@ def _overdue_lines(uow: UnitOfWork) -> list[int]:
 def _overdue(uow: UnitOfWork, line_id: int) -> bool | None:
     """Whether the overdue line was cancelled; None when it is no longer overdue."""
     r = uow.execute(_OVERDUE_CANDIDATES.where(order_lines.c.id == line_id)).first()
+    if r is None:
+        return None
+    # Lock the SKU's stock row first, as every writer does, then read the line again: two sweepers
+    # (one per server worker) then see it one after the other, and only the first raises the event.
+    uow.lock_stock([(r.sku, r.location)])
+    r = uow.execute(_OVERDUE_CANDIDATES.where(order_lines.c.id == line_id)).first()
     if r is None or max(r.promised_date, uow.today) <= _limit(r):
         return None
     cancel = r.cancel_overdue if r.cancel_overdue is not None else cancel_overdue_default()
@@ -113,7 +119,6 @@ def _overdue(uow: UnitOfWork, line_id: int) -> bool | None:
                                    "wait_limit": _limit(r).isoformat(), "cancelled": cancel},
              order_id=r.order_id, sku=r.sku)
     if cancel:
-        # Stock rows are locked (by cancel_units) before the line is written, as every writer does.
         order = uow.execute(sa.select(orders).where(orders.c.seq == r.order_seq)).one()
         cancel_units(uow, order, {n.line_no: n for n in _lines(uow, r.order_seq)}, {r.line_no: None},
                      "overdue", waiting_only=True)
