@@ -55,7 +55,7 @@ def main() -> None:
         print(f"{len(history):,} SKUs x {days} days, {row['policy']}: {elapsed:.1f} s; fill rate {row['fill_rate']}, "
               f"backorder rate {row['backorder_rate']}, promises kept {row['promises_kept']}, average inventory "
               f"value {row['average_inventory_value']:,.0f}, stock-out SKU-days {row['stockout_days']:,}, "
-              f"POs {row['purchase_orders']:,}")
+              f"buys {row['replenishments']:,}")
 
 
 if __name__ == "__main__":

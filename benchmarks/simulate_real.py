@@ -60,7 +60,7 @@ def compare(name: str, history: dict[str, np.ndarray], first: date, warmup: int,
     for r in as_rows(results):
         print(f"  {r['policy']:<14} fill rate {r['fill_rate']:.1%}  backorder rate {r['backorder_rate']:.1%}  "
               f"promises kept {r['promises_kept']:.1%}  avg inventory value {r['average_inventory_value']:,.0f}  "
-              f"stock-out SKU-days {r['stockout_days']:,}  POs {r['purchase_orders']:,}")
+              f"stock-out SKU-days {r['stockout_days']:,}  buys {r['replenishments']:,}")
 
 
 def main() -> None:

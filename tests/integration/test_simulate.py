@@ -37,7 +37,7 @@ def test_the_same_seed_gives_the_same_simulation_and_the_ledger_holds_every_day(
     assert [r["policy"] for r in first] == ["restock", "min/max", "fixed"]
     for r in first:
         assert len(r["days"]) == 42  # type: ignore[arg-type]
-        assert r["purchase_orders"] > 0 and 0 <= r["fill_rate"] <= 1  # type: ignore[operator]
+        assert r["replenishments"] > 0 and 0 <= r["fill_rate"] <= 1  # type: ignore[operator]
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

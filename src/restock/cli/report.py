@@ -232,9 +232,9 @@ def simulation(console: Console, rows: list[dict[str, Any]], skus: int, days: in
     table = Table(title=f"{skus:,} SKUs over {days} simulated days, the same demand and seed for each policy",
                   header_style="bold")
     for column in ("policy", "fill rate", "backorder rate", "promises kept", "avg inventory value",
-                   "stock-out SKU-days", "POs placed"):
+                   "stock-out SKU-days", "buys (PO lines)"):
         table.add_column(column, justify="left" if column == "policy" else "right")
     for r in rows:
         table.add_row(r["policy"], _pct(r["fill_rate"]), _pct(r["backorder_rate"]), _pct(r["promises_kept"]),
-                      f"{r['average_inventory_value']:,.0f}", f"{r['stockout_days']:,}", f"{r['purchase_orders']:,}")
+                      f"{r['average_inventory_value']:,.0f}", f"{r['stockout_days']:,}", f"{r['replenishments']:,}")
     console.print(table)

@@ -12,7 +12,8 @@ on the same history with the same seed, side by side:
 
 What it reports: fill rate, backorder rate and promises kept (restock's own
 KPIs over the simulated days), average inventory value, stock-out SKU-days
-(no free stock at the end of a day), and purchase orders placed. The same seed
+(no free stock at the end of a day), and replenishments (purchase order lines;
+each day's buys make one purchase order). The same seed
 gives the same result; with `check_every_day` the stock ledger is replayed and
 checked after every simulated day.
 """
@@ -39,6 +40,7 @@ from restock.shop import Shop
 from restock.storage.tables import stock
 
 SUPPLIER = "SUPPLIER"
+ORDER_LINES = 200
 
 
 @dataclass(frozen=True)
@@ -68,13 +70,14 @@ class SimResult:
     promises_kept: float | None
     average_inventory_value: float
     stockout_days: int
-    purchase_orders: int
+    replenishments: int  # purchase order lines: one SKU bought once
     days: list[tuple[date, float, int]] = field(default_factory=list)  # day, inventory value, units on backorder
 
 
 @dataclass
 class _Inbound:
     po: str
+    line: int
     sku: str
     qty: int
     eta: date
@@ -111,10 +114,7 @@ def _run(path: Path, history: Mapping[str, np.ndarray], skus: Mapping[str, SimSk
             today = start + timedelta(days=d)
             clock.set_today(today)
             _supply(shop, inbound, today)
-            for sku, y in history.items():
-                if y[warmup + d] > 0:
-                    s.place_order(shop, f"D{d}-{sku}", {"email": "sim@example.com", "name": "Sim"},
-                                  [{"sku": sku, "qty": int(y[warmup + d])}])
+            _demand(shop, history, warmup + d, d)
             _ship_ready(shop)
             if policy.kind == "restock":
                 if d % policy.review_days == 0:
@@ -153,15 +153,27 @@ def _set_up(shop: Shop, history: Mapping[str, np.ndarray], skus: Mapping[str, Si
     s.store_history(shop, "warm-up", known)
 
 
+def _demand(shop: Shop, history: Mapping[str, np.ndarray], index: int, day: int) -> None:
+    """The day's demand as orders of many lines, one line per SKU: the KPIs count lines and units,
+    and one order per batch of lines keeps the simulation to a few transactions a day."""
+    lines = [{"sku": sku, "qty": int(y[index])} for sku, y in history.items() if y[index] > 0]
+    for n in range(0, len(lines), ORDER_LINES):
+        s.place_order(shop, f"D{day}-{n // ORDER_LINES}", {"email": "sim@example.com", "name": "Sim"},
+                      lines[n:n + ORDER_LINES])
+
+
 def _supply(shop: Shop, inbound: list[_Inbound], today: date) -> None:
-    """Suppliers deliver what arrives today, and say so when what was due today is late."""
+    """Suppliers deliver what arrives today (a receipt per PO), and say so when what was due today is late."""
+    arriving: dict[str, list[_Inbound]] = {}
     for line in list(inbound):
         if line.arrives <= today:
-            s.receive(shop, line.po, [{"line": 1, "qty": line.qty}])
+            arriving.setdefault(line.po, []).append(line)
             inbound.remove(line)
         elif line.eta <= today:
-            s.change_eta(shop, line.po, 1, line.arrives.isoformat())
+            s.change_eta(shop, line.po, line.line, line.arrives.isoformat())
             line.eta = line.arrives
+    for po, lines in arriving.items():
+        s.receive(shop, po, [{"line": line.line, "qty": line.qty} for line in lines])
 
 
 def _ship_ready(shop: Shop) -> None:
@@ -170,26 +182,31 @@ def _ship_ready(shop: Shop) -> None:
             s.ship(shop, shipment["id"])
 
 
-def _buy(shop: Shop, sku: SimSku, qty: int, inbound: list[_Inbound], today: date, rng: random.Random,
-         delay_probability: float, result: SimResult) -> None:
-    """A purchase order due at the stated lead time; it arrives after a draw from the spread, and now
-    and then a supplier delay on top."""
-    eta = today + timedelta(days=sku.lead_time_days)
-    days = max(1, round(rng.gauss(sku.lead_time_days, sku.lead_time_sd_days)))
-    if rng.random() < delay_probability:
-        days += rng.randint(3, 10)
-    po = s.create_po(shop, SUPPLIER, [{"sku": sku.code, "qty": qty, "eta": eta.isoformat()}],
-                     id=f"P{result.purchase_orders + 1}")
-    inbound.append(_Inbound(po["id"], sku.code, qty, eta, today + timedelta(days=days)))
-    result.purchase_orders += 1
+def _buy(shop: Shop, wanted: list[tuple[SimSku, int]], inbound: list[_Inbound], today: date,
+         rng: random.Random, delay_probability: float, result: SimResult) -> None:
+    """The day's buys as one purchase order, each line due at its stated lead time; each arrives after a
+    draw from the spread, and now and then a supplier delay on top."""
+    if not wanted:
+        return
+    po = f"P{today:%Y%m%d}"
+    lines = []
+    for n, (sku, qty) in enumerate(wanted, 1):
+        eta = today + timedelta(days=sku.lead_time_days)
+        days = max(1, round(rng.gauss(sku.lead_time_days, sku.lead_time_sd_days)))
+        if rng.random() < delay_probability:
+            days += rng.randint(3, 10)
+        lines.append({"sku": sku.code, "qty": qty, "eta": eta.isoformat()})
+        inbound.append(_Inbound(po, n, sku.code, qty, eta, today + timedelta(days=days)))
+    s.create_po(shop, SUPPLIER, lines, id=po)
+    result.replenishments += len(wanted)
 
 
 def _restock_plan(shop: Shop, policy: Policy, skus: Mapping[str, SimSku], inbound: list[_Inbound], today: date,
                   rng: random.Random, delay_probability: float, result: SimResult) -> None:
     plan_id = s.create_plan(shop, policy.service_level, 28, None, None, policy.review_days)["id"]
-    for row in s.run_plan(shop, plan_id)["suggestions"]:
-        if row["action"] in ("order", "expedite") and row["order_qty"]:
-            _buy(shop, skus[row["sku"]], int(row["order_qty"]), inbound, today, rng, delay_probability, result)
+    _buy(shop, [(skus[row["sku"]], int(row["order_qty"])) for row in s.run_plan(shop, plan_id)["suggestions"]
+                if row["action"] in ("order", "expedite") and row["order_qty"]],
+         inbound, today, rng, delay_probability, result)
 
 
 def _positions(shop: Shop) -> dict[str, int]:
@@ -200,21 +217,21 @@ def _positions(shop: Shop) -> dict[str, int]:
 def _rule(shop: Shop, policy: Policy, skus: Mapping[str, SimSku], averages: Mapping[str, float],
           inbound: list[_Inbound], today: date, rng: random.Random, delay_probability: float,
           result: SimResult) -> None:
+    wanted = []
     for code, ip in sorted(_positions(shop).items()):
         sku = skus[code]
         if policy.kind == "minmax":
             low = averages[code] * sku.lead_time_days
             if averages[code] > 0 and ip <= low:
-                _buy(shop, sku, round_order(low + sku.moq - ip, sku.moq, sku.pack_size), inbound, today, rng,
-                     delay_probability, result)
+                wanted.append((sku, round_order(low + sku.moq - ip, sku.moq, sku.pack_size)))
         elif policy.kind == "fixed":
             rop = policy.reorder_points.get(code)
             if rop is not None and ip <= rop:
                 size = eoq(365 * averages[code], 50.0, 0.25 * sku.unit_cost) if averages[code] > 0 else 0
-                _buy(shop, sku, round_order(max(size, rop - ip + 1), sku.moq, sku.pack_size), inbound, today,
-                     rng, delay_probability, result)
+                wanted.append((sku, round_order(max(size, rop - ip + 1), sku.moq, sku.pack_size)))
         else:
             raise ValueError(f"unknown policy kind {policy.kind!r}")
+    _buy(shop, wanted, inbound, today, rng, delay_probability, result)
 
 
 def _record(shop: Shop, skus: Mapping[str, SimSku], today: date, result: SimResult) -> None:
@@ -250,4 +267,4 @@ def chart(results: list[SimResult], path: Path) -> None:
 def as_rows(results: list[SimResult]) -> list[dict[str, Any]]:
     return [{"policy": r.policy, "fill_rate": r.fill_rate, "backorder_rate": r.backorder_rate,
              "promises_kept": r.promises_kept, "average_inventory_value": round(r.average_inventory_value, 2),
-             "stockout_days": r.stockout_days, "purchase_orders": r.purchase_orders} for r in results]
+             "stockout_days": r.stockout_days, "replenishments": r.replenishments} for r in results]
