@@ -168,11 +168,16 @@ def test_simulate_compares_policies_on_a_history_file_and_draws_them(tmp_path: P
             for sku in ("MUG", "POT", "CUP"):
                 if rng.random() < 0.5:
                     out.write(f"{date(2026, 1, 1) + timedelta(days=n)},{sku},{rng.randint(1, 8)}\n")
+    (tmp_path / "rops.csv").write_text("sku,reorder_point\nMUG,30\nPOT,5\nCUP,12\n")
     done = restock("simulate", "sales.csv", "--skus", "2", "--warmup-days", "30", "--reorder-point", "20",
-                   "--chart", "sim.png", "--check-every-day", cwd=tmp_path)
+                   "--reorder-points", "rops.csv", "--chart", "sim.png", "--check-every-day", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert re.search(r"2 SKUs over (29|30) simulated days", done.stdout)  # the history's span, less the warm-up
-    for policy in ("restock", "min/max", "fixed 20"):
+    for policy in ("restock", "min/max", "fixed 20", "fixed (rops.csv)"):
         assert policy in done.stdout
     assert (tmp_path / "sim.png").read_bytes()[:4] == b"\x89PNG"
-    assert restock("simulate", "sales.csv", "--warmup-days", "90", cwd=tmp_path).returncode != 0
+    too_short = restock("simulate", "sales.csv", "--warmup-days", "90", cwd=tmp_path)
+    assert too_short.returncode == 2 and "longer than the warm-up" in too_short.stdout
+    (tmp_path / "bad.csv").write_text("sku,rop\nMUG,3\n")
+    refused = restock("simulate", "sales.csv", "--reorder-points", "bad.csv", cwd=tmp_path)
+    assert refused.returncode == 2 and "needs the columns sku and reorder_point" in refused.stdout

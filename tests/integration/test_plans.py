@@ -161,3 +161,21 @@ def test_a_high_backorder_rate_raises_an_alert(shop: Shop) -> None:
     cup = by_sku(s.run_plan(shop, s.create_plan(shop, 0.95, 28, ["CUP"])["id"]))["CUP"]
     assert cup["alerts"] == ["backorder rate 50% over the last 28 days (3 of 6 lines), above 20%: "
                              "check stock levels and lead times"]
+
+
+def test_order_and_holding_costs_are_settings_that_move_the_order_size(shop: Shop,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    shop_with_suppliers(shop)
+    sku(shop, "MUG", on_hand=0)
+    history(shop, {"MUG": [10] * 120})
+    cheap = by_sku(s.run_plan(shop, s.create_plan(shop, 0.95, 28, ["MUG"], order_cost=5)["id"]))["MUG"]
+    monkeypatch.setenv("RESTOCK_ORDER_COST", "500")
+    dear_plan = s.run_plan(shop, s.create_plan(shop, 0.95, 28, ["MUG"])["id"])
+    assert dear_plan["settings"]["order_cost"] == 500.0 and dear_plan["settings"]["holding_rate"] == 0.25
+    dear = by_sku(dear_plan)["MUG"]
+    assert dear["order_qty"] > cheap["order_qty"]  # EOQ grows with the square root of the ordering cost
+    assert "EOQ 1910" in str(dear["reason"])  # sqrt(2 x 3650 x 500 / (0.25 x 4)) = 1910.5
+    with pytest.raises(InvalidInput):
+        s.create_plan(shop, 0.95, 28, None, None, 0, holding_rate=-1)
+    with pytest.raises(InvalidInput):
+        s.create_plan(shop, 0.95, 28, None, None, 0, shelf_life=3)

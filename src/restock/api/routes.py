@@ -260,8 +260,10 @@ def retry_deliveries(request: Request, body: schemas.RetryIn | None = None) -> A
 def create_plan(request: Request, body: schemas.PlanIn | None = None,
                 idem: Idempotency | None = IDEMPOTENCY) -> JSONResponse:
     body = body or schemas.PlanIn()
+    costs = body.model_dump(include={"order_cost", "holding_rate", "overstock_days", "dead_stock_days",
+                                     "backorder_rate_alert"}, exclude_none=True)
     made = idempotent(_shop(request), idem, s.create_plan, body.service_level, body.horizon_days, body.skus,
-                      body.fill_rate, body.review_days)
+                      body.fill_rate, body.review_days, **costs)
     threading.Thread(target=_run_plan, args=(_shop(request), made["id"]), name="restock-plan", daemon=True).start()
     return JSONResponse(made, status_code=202)
 

@@ -149,6 +149,11 @@ class PlanIn(Body):
     fill_rate: Float | None = Field(default=None, ge=0.5, lt=1)
     review_days: Int = Field(default=0, ge=0, le=365)
     horizon_days: Int = Field(default=28, ge=1, le=365)
+    order_cost: Float | None = Field(default=None, ge=0, le=1e6)
+    holding_rate: Float | None = Field(default=None, ge=0.001, le=10)
+    overstock_days: Int | None = Field(default=None, ge=1, le=3650)
+    dead_stock_days: Int | None = Field(default=None, ge=1, le=3650)
+    backorder_rate_alert: Float | None = Field(default=None, ge=0, le=1)
     skus: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, min_length=1,
                                                                                   max_length=10_000)
 

@@ -116,6 +116,10 @@ def plan(
     review_days: Annotated[int, typer.Option(min=0, max=365, help="Order up to a level every N days (0: at a "
                                                                   "reorder point).")] = 0,
     horizon_days: Annotated[int, typer.Option(min=1, max=365, help="Forecast horizon.")] = 28,
+    order_cost: Annotated[float | None, typer.Option(min=0, help="Cost of one PO line (RESTOCK_ORDER_COST).")]
+    = None,
+    holding_rate: Annotated[float | None, typer.Option(min=0.001, help="Yearly holding cost as a share of unit "
+                                                                       "cost (RESTOCK_HOLDING_RATE).")] = None,
     sku: Annotated[list[str] | None, typer.Option(help="Plan only these SKUs (repeat the option).")] = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", help="Write every suggestion to this CSV file.")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write the whole plan to this JSON file.")] = None,
@@ -130,8 +134,9 @@ def plan(
     shop = Shop.open(database_url)
     with _dask(dask_scheduler) if engine == "dask" else contextlib.nullcontext():
         try:
-            _plan(shop, service_level, horizon_days, sku, fill_rate, review_days, csv_file, json_file, approve,
-                  engine)
+            costs = {k: v for k, v in (("order_cost", order_cost), ("holding_rate", holding_rate)) if v is not None}
+            _plan(shop, service_level, horizon_days, sku, fill_rate, review_days, costs, csv_file, json_file,
+                  approve, engine)
         finally:
             shop.close()
 
@@ -155,8 +160,9 @@ def _dask(address: str | None) -> Iterator[None]:
 
 
 def _plan(shop: Shop, service_level: float, horizon_days: int, sku: list[str] | None, fill_rate: float | None,
-          review_days: int, csv_file: Path | None, json_file: Path | None, approve: bool, engine: str) -> None:
-    plan_id = s.create_plan(shop, service_level, horizon_days, sku or None, fill_rate, review_days)["id"]
+          review_days: int, costs: dict[str, float], csv_file: Path | None, json_file: Path | None, approve: bool,
+          engine: str) -> None:
+    plan_id = s.create_plan(shop, service_level, horizon_days, sku or None, fill_rate, review_days, **costs)["id"]
     with Progress(TextColumn("[bold]Planning[/] {task.fields[stage]}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
                   transient=True) as progress:
@@ -189,6 +195,9 @@ def simulate(
     delay_probability: Annotated[float, typer.Option(min=0, max=1, help="Chance a PO arrives 3-10 days late.")] = 0.1,
     reorder_point: Annotated[int | None, typer.Option(help="Also simulate a fixed reorder point for every SKU.")]
     = None,
+    reorder_points: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="Also simulate the "
+                                                        "fixed reorder points of this CSV file: sku, reorder_point.")]
+    = None,
     seed: Annotated[int, typer.Option(help="Same seed, same result.")] = 1,
     chart_file: Annotated[Path, typer.Option("--chart", help="Where to draw the comparison (PNG).")]
     = Path("simulation.png"),
@@ -198,17 +207,23 @@ def simulate(
     """Replay a demand history through the real engine under several replenishment policies, side by side."""
     from restock.planning.simulate import Policy, SimSku, as_rows, chart, simulate
 
+    fixed_points = _reorder_points(reorder_points) if reorder_points is not None else None
     try:
         history = read_history(file)
     except ValueError as error:
         raise InvalidInput(str(error)) from None
     series, first = history.series(top=skus)
+    if min(len(y) for y in series.values()) <= warmup_days:
+        raise InvalidInput(f"the history spans {min(len(y) for y in series.values())} days: "
+                           f"it must be longer than the warm-up ({warmup_days} days)")
     if days is not None:
         series = {k: y[:warmup_days + days] for k, y in series.items()}
     items = {k: SimSku(k, unit_cost, lead_time_days, lead_time_sd_days, moq) for k in series}
     policies = [Policy("restock", "restock"), Policy("min/max", "minmax")]
     if reorder_point is not None:
         policies.append(Policy(f"fixed {reorder_point}", "fixed", reorder_points=dict.fromkeys(series, reorder_point)))
+    if fixed_points is not None and reorder_points is not None:
+        policies.append(Policy(f"fixed ({reorder_points.name})", "fixed", reorder_points=fixed_points))
     with Progress(TextColumn("[bold]Simulating[/] {task.fields[policy]}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True) as progress:
         task = progress.add_task("simulate", total=len(policies), policy="")
@@ -221,6 +236,19 @@ def simulate(
     report.simulation(console, as_rows(results), len(series), len(results[0].days))
     chart(results, chart_file)
     console.print(f"Chart: [bold]{chart_file}[/]")
+
+
+def _reorder_points(path: Path) -> dict[str, int]:
+    import csv
+
+    with open(path, newline="") as file:
+        reader = csv.DictReader(file)
+        if not reader.fieldnames or not {"sku", "reorder_point"} <= set(reader.fieldnames):
+            raise InvalidInput(f"{path.name} needs the columns sku and reorder_point")
+        try:
+            return {row["sku"]: int(row["reorder_point"]) for row in reader}
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{path.name}: reorder_point must be a whole number on every line") from None
 
 
 @app.command()

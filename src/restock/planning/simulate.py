@@ -184,20 +184,19 @@ def _ship_ready(shop: Shop) -> None:
 
 def _buy(shop: Shop, wanted: list[tuple[SimSku, int]], inbound: list[_Inbound], today: date,
          rng: random.Random, delay_probability: float, result: SimResult) -> None:
-    """The day's buys as one purchase order, each line due at its stated lead time; each arrives after a
-    draw from the spread, and now and then a supplier delay on top."""
-    if not wanted:
-        return
-    po = f"P{today:%Y%m%d}"
-    lines = []
-    for n, (sku, qty) in enumerate(wanted, 1):
-        eta = today + timedelta(days=sku.lead_time_days)
-        days = max(1, round(rng.gauss(sku.lead_time_days, sku.lead_time_sd_days)))
-        if rng.random() < delay_probability:
-            days += rng.randint(3, 10)
-        lines.append({"sku": sku.code, "qty": qty, "eta": eta.isoformat()})
-        inbound.append(_Inbound(po, n, sku.code, qty, eta, today + timedelta(days=days)))
-    s.create_po(shop, SUPPLIER, lines, id=po)
+    """The day's buys as purchase orders of up to ORDER_LINES lines, each line due at its stated lead
+    time; each arrives after a draw from the spread, and now and then a supplier delay on top."""
+    for start in range(0, len(wanted), ORDER_LINES):
+        po = f"P{today:%Y%m%d}-{start // ORDER_LINES}"
+        lines = []
+        for n, (sku, qty) in enumerate(wanted[start:start + ORDER_LINES], 1):
+            eta = today + timedelta(days=sku.lead_time_days)
+            days = max(1, round(rng.gauss(sku.lead_time_days, sku.lead_time_sd_days)))
+            if rng.random() < delay_probability:
+                days += rng.randint(3, 10)
+            lines.append({"sku": sku.code, "qty": qty, "eta": eta.isoformat()})
+            inbound.append(_Inbound(po, n, sku.code, qty, eta, today + timedelta(days=days)))
+        s.create_po(shop, SUPPLIER, lines, id=po)
     result.replenishments += len(wanted)
 
 

@@ -7,6 +7,7 @@ supplier.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
@@ -43,20 +44,47 @@ ORDERING = ("order", "expedite")
 
 
 @transaction
-def create_plan(uow: UnitOfWork, service_level: Any = 0.95, horizon_days: Any = 28, skus_: Any = None,
-                fill_rate: Any = None, review_days: Any = 0) -> dict[str, Any]:
+def create_plan(uow: UnitOfWork, /, service_level: Any = 0.95, horizon_days: Any = 28, skus_: Any = None,
+                fill_rate: Any = None, review_days: Any = 0, **costs: Any) -> dict[str, Any]:
     """A plan waiting to run (`run_plan`); its id. With `fill_rate`, safety stock is sized for that
     share of demand met from stock instead of the cycle service level; with `review_days`, orders
-    go up to a level at each review instead of at a reorder point."""
+    go up to a level at each review instead of at a reorder point. `costs` may set any of COSTS
+    for this plan; the rest come from the shop's settings (RESTOCK_ORDER_COST, ...)."""
+    unknown = sorted(set(costs) - set(COSTS))
+    if unknown:
+        raise InvalidInput(f"unknown plan settings: {', '.join(unknown)}")
     settings = {"service_level": _share(service_level, "service_level"),
                 "fill_rate": None if fill_rate is None else _share(fill_rate, "fill_rate"),
                 "review_days": v.count(review_days, "review_days", maximum=365) or 0,
                 "horizon_days": v.qty(horizon_days, "horizon_days", maximum=365),
-                "skus": None if skus_ is None else sorted({v.code(c, "sku") for c in v.lines(skus_, "skus")})}
+                "skus": None if skus_ is None else sorted({v.code(c, "sku") for c in v.lines(skus_, "skus")}),
+                **{name: _cost(name, costs.get(name)) for name in COSTS}}
     plan_id = f"PLAN-{uow.now:%Y%m%d}-{secrets.token_hex(3).upper()}"
     uow.execute(sa.insert(plans).values(id=plan_id, status="running", progress=0.0, created_at=uow.now,
                                         settings=settings))
     return {"id": plan_id}
+
+
+# Plan settings with their shop-wide defaults (environment) and their bounds.
+COSTS: dict[str, tuple[str, float, float, float]] = {
+    "order_cost": ("RESTOCK_ORDER_COST", 50.0, 0.0, 1e6),  # per purchase order line
+    "holding_rate": ("RESTOCK_HOLDING_RATE", 0.25, 0.001, 10.0),  # of unit cost, per year
+    "overstock_days": ("RESTOCK_OVERSTOCK_DAYS", 180, 1, 3650),
+    "dead_stock_days": ("RESTOCK_DEAD_STOCK_DAYS", 90, 1, 3650),
+    "backorder_rate_alert": ("RESTOCK_BACKORDER_RATE_ALERT", 0.2, 0.0, 1.0),
+}
+
+
+def _cost(name: str, value: Any) -> float:
+    variable, default, low, high = COSTS[name]
+    if value is None:
+        try:
+            value = float(os.environ.get(variable) or default)
+        except ValueError:
+            raise InvalidInput(f"{variable} must be a number") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise InvalidInput(f"{name} must be a number from {low:g} to {high:g}")
+    return float(value)
 
 
 def _share(value: Any, what: str) -> float:
@@ -74,8 +102,12 @@ def run_plan(shop: Shop, plan_id: str, progress: Callable[[str, float], None] = 
     try:
         plan = get_plan(shop, plan_id)
         asked = plan["settings"]
-        settings = PlanSettings(service_level=asked["service_level"], fill_rate=asked.get("fill_rate"),
-                                review_days=asked.get("review_days") or 0, horizon_days=asked["horizon_days"])
+        settings = PlanSettings(
+            service_level=asked["service_level"], fill_rate=asked.get("fill_rate"),
+            review_days=asked.get("review_days") or 0, horizon_days=asked["horizon_days"],
+            order_cost=asked["order_cost"], holding_rate=asked["holding_rate"],
+            overstock_days=int(asked["overstock_days"]), dead_stock_days=int(asked["dead_stock_days"]),
+            backorder_rate_alert=asked["backorder_rate_alert"])
         step = _stepper(shop, plan_id, progress)
         step("load", 0.05)
         inputs = _inputs(shop, plan["settings"]["skus"])
