@@ -140,7 +140,7 @@ class WebhookIn(Body):
 
 
 class RetryIn(Body):
-    ids: list[Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]] | None = Field(default=None, max_length=1000)
+    ids: list[Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]] | None = Field(default=None, max_length=500)
     target: str | None = Field(default=None, min_length=1, max_length=80)
 
 
@@ -155,12 +155,12 @@ class PlanIn(Body):
     dead_stock_days: Int | None = Field(default=None, ge=1, le=3650)
     backorder_rate_alert: Float | None = Field(default=None, ge=0, le=1)
     skus: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, min_length=1,
-                                                                                  max_length=10_000)
+                                                                                  max_length=500)
 
 
 class ApproveIn(Body):
     skus: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, min_length=1,
-                                                                                  max_length=10_000)
+                                                                                  max_length=500)
 
 
 class ErrorDetail(BaseModel):
