@@ -325,3 +325,22 @@ def test_a_partial_shipment_says_the_rest_follows(shop: Shop) -> None:
         d.drain()
     assert str(mail.messages[-1]["Subject"]) == "Part of your order X1 has shipped; the rest follows"
     assert "Mug x 3: 2 shipped; 1 on backorder" in text_of(mail.messages[-1])
+
+
+def test_prune_forgets_old_done_deliveries_and_idempotency_answers_but_keeps_the_rest(shop: Shop) -> None:
+    from restock.storage.uow import Idempotency, idempotent
+
+    g = mug_shop(shop)
+    idempotent(shop, Idempotency("k:1", "f"), s.adjust_stock, "MUG", 1, "count")
+    with Receiver("k", answer=lambda n: 200 if n == 1 else 500) as rx:
+        s.put_webhook(shop, "erp", rx.url, ["order.placed"], "k")
+        g.order("X1", ("MUG", 1))
+        g.order("X2", ("MUG", 1))
+        dispatcher(shop).drain()
+    assert s.delivery_figures(shop)["done"] == 1 and s.delivery_figures(shop)["dead"] == 1
+    assert s.prune(shop, 30) == {"deliveries": 0, "idempotency_keys": 0}
+    written = feed(shop)
+    shop.clock.advance(days=31)  # type: ignore[attr-defined]
+    assert s.prune(shop, 30) == {"deliveries": 1, "idempotency_keys": 1}
+    assert s.delivery_figures(shop)["done"] == 0 and s.delivery_figures(shop)["dead"] == 1
+    assert feed(shop) == written  # events stay: they are the history

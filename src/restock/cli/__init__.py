@@ -309,6 +309,21 @@ def events_retry(
     console.print(f"{n} dead {'delivery' if n == 1 else 'deliveries'} due again.")
 
 
+@events.command("prune")
+def events_prune(
+    older_than_days: Annotated[int, typer.Option(min=1, max=3650)] = 30,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete deliveries done, and Idempotency-Key answers kept, more than N days ago."""
+    shop = Shop.open(database_url)
+    try:
+        gone = s.prune(shop, older_than_days)
+    finally:
+        shop.close()
+    console.print(f"Deleted {gone['deliveries']:,} done deliveries and {gone['idempotency_keys']:,} "
+                  f"Idempotency-Key answers older than {older_than_days} days.")
+
+
 keys = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys, name="keys")
 

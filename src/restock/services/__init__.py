@@ -6,7 +6,7 @@ They take plain values, return plain dicts shaped like the HTTP API's JSON
 
 from restock.services.catalog import get_sku, list_skus, put_location, put_sku, put_supplier
 from restock.services.customers import cancel_waiting, keep_waiting, order_page, status_page, sweep_overdue
-from restock.services.deliveries import delivery_figures, list_deliveries, retry_deliveries
+from restock.services.deliveries import delivery_figures, list_deliveries, prune, retry_deliveries
 from restock.services.explain import explain_line
 from restock.services.history import store_history
 from restock.services.keys import create_key, role_of
@@ -49,6 +49,7 @@ __all__ = [
     "order_page",
     "place_order",
     "promise_moves",
+    "prune",
     "put_location",
     "put_sku",
     "put_supplier",

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from restock.errors import InvalidInput, NotFound
 from restock.services import validate as v
-from restock.storage.tables import counters, deliveries, events, webhooks
+from restock.storage.tables import counters, deliveries, events, idempotency, webhooks
 from restock.storage.uow import UnitOfWork, chunks, read_only, transaction, utc
 
 # Events the customer hears of by email; the ones one transaction wrote for one order make one message.
@@ -215,3 +215,15 @@ def _view(r: Any) -> dict[str, Any]:
     return {"id": r.id, "target": r.target, "key": r.key, "events": r.event_ids, "status": r.status,
             "attempts": r.attempts, "next_at": r.next_at.replace(tzinfo=UTC).isoformat(),
             "last_error": r.last_error, "done_at": utc(r.done_at).isoformat() if r.done_at else None}
+
+
+@transaction
+def prune(uow: UnitOfWork, older_than_days: Any = 30) -> dict[str, int]:
+    """Forget what no one needs again: deliveries done more than `older_than_days` ago, and the
+    answers kept for Idempotency-Keys older than that (a retry that late is a new request).
+    Pending and dead deliveries are kept whatever their age; events are kept (they are the history)."""
+    days = v.qty(older_than_days, "older_than_days", maximum=3650)
+    before = uow.now - timedelta(days=days)
+    done = uow.execute(sa.delete(deliveries).where(deliveries.c.status == "done", deliveries.c.done_at < before))
+    keys = uow.execute(sa.delete(idempotency).where(idempotency.c.created_at < before))
+    return {"deliveries": int(done.rowcount), "idempotency_keys": int(keys.rowcount)}
