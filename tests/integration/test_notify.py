@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from restock import services as s
+from restock.clock import FixedClock
 from restock.domain.quotes import spoken_date
 from restock.errors import InvalidInput, InvalidState, NotFound
 from restock.notify.dispatcher import Dispatcher, DispatchSettings
@@ -344,3 +345,25 @@ def test_prune_forgets_old_done_deliveries_and_idempotency_answers_but_keeps_the
     assert s.prune(shop, 30) == {"deliveries": 1, "idempotency_keys": 1}
     assert s.delivery_figures(shop)["done"] == 0 and s.delivery_figures(shop)["dead"] == 1
     assert feed(shop) == written  # events stay: they are the history
+
+
+def test_an_idle_dispatcher_reads_but_never_waits_for_the_write_lock(sqlite_url: str, clock: FixedClock) -> None:
+    import sqlite3
+    import threading
+
+    shop = Shop.open(sqlite_url, clock, upgrade=False)
+    d = dispatcher(shop)
+    d.drain()  # nothing written yet: nothing to do
+    writer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    answers: list[int] = []
+    rounds = threading.Thread(target=lambda: answers.append(d.run_once()))
+    rounds.start()
+    rounds.join(timeout=3)
+    finished_while_locked = not rounds.is_alive()
+    writer.execute("ROLLBACK")
+    writer.close()
+    rounds.join()
+    assert finished_while_locked and answers == [0]
+    d.stop()
+    shop.close()

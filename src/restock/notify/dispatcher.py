@@ -32,7 +32,7 @@ from restock.notify.senders import (
     webhook_body,
 )
 from restock.services.customers import order_page, sweep_overdue
-from restock.services.deliveries import Delivery, Outcome, Retry, fan_out, lease, settle
+from restock.services.deliveries import Delivery, Outcome, Retry, fan_out, lease, settle, work_waiting
 from restock.shop import Shop
 
 log = logging.getLogger("restock.dispatch")
@@ -75,7 +75,11 @@ class Dispatcher:
 
     def run_once(self) -> int:
         """One round; how many deliveries were attempted."""
-        fan_out(self.shop, self.mailer is not None)
+        new_events, due = work_waiting(self.shop)
+        if new_events:
+            fan_out(self.shop, self.mailer is not None)
+        elif not due:
+            return 0
         leased = lease(self.shop, self.settings.batch, self.settings.lease_seconds)
         if leased:
             settle(self.shop, list(self.pool.map(self._deliver, leased)), self.settings.retry, self.rng)

@@ -109,6 +109,19 @@ def _row(uow: UnitOfWork, target: str, key: str, ids: list[int]) -> dict[str, An
             "done_at": None}
 
 
+@read_only
+def work_waiting(uow: UnitOfWork) -> tuple[bool, bool]:
+    """(events not yet fanned out, deliveries due now): a cheap read, so that an idle dispatcher
+    does not take the database's write lock twice a second."""
+    cursor, written = (uow.execute(sa.select(counters.c.value).where(counters.c.name == name)).scalar_one()
+                       for name in ("fanout", "events"))
+    c = deliveries.c
+    due = uow.execute(sa.select(c.id).where(c.status == "pending", c.next_at <= uow.now,
+                                            sa.or_(c.leased_until.is_(None), c.leased_until < uow.now))
+                      .limit(1)).first()
+    return written > cursor, due is not None
+
+
 @transaction
 def lease(uow: UnitOfWork, limit: int, lease_seconds: float) -> list[Delivery]:
     """Take up to `limit` due deliveries for `lease_seconds`, each the first pending of its target and key."""
