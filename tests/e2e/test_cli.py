@@ -181,3 +181,14 @@ def test_simulate_compares_policies_on_a_history_file_and_draws_them(tmp_path: P
     (tmp_path / "bad.csv").write_text("sku,rop\nMUG,3\n")
     refused = restock("simulate", "sales.csv", "--reorder-points", "bad.csv", cwd=tmp_path)
     assert refused.returncode == 2 and "needs the columns sku and reorder_point" in refused.stdout
+
+
+def test_serve_and_dispatch_refuse_a_malformed_setting_by_name(tmp_path: Path) -> None:
+    db = {"RESTOCK_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+    for env, named in (({"RESTOCK_SMTP_URL": "mail.example.com:25"}, "RESTOCK_SMTP_URL"),
+                       ({"RESTOCK_DELIVERY_ATTEMPTS": "many"}, "RESTOCK_DELIVERY_ATTEMPTS"),
+                       ({"RESTOCK_LEASE_SECONDS": "-5"}, "RESTOCK_LEASE_SECONDS")):
+        for command in (["serve", "--port", "1"], ["dispatch", "--once"]):
+            done = restock(*command, cwd=tmp_path, env={**db, **env})
+            assert done.returncode == 2 and named in done.stdout, (command, env, done.stdout, done.stderr)
+            assert "Traceback" not in done.stderr

@@ -361,6 +361,9 @@ def serve(
     if database_url:
         os.environ["RESTOCK_DATABASE_URL"] = database_url
     os.environ["RESTOCK_THREADS"] = str(threads)
+    from restock.notify.dispatcher import DispatchSettings
+
+    DispatchSettings.from_env()  # a malformed setting stops here with its name, not in a worker
     Shop.open().close()
     uvicorn.run("restock.api:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=access_log)

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from restock import __version__
+from restock.errors import InvalidInput
 from restock.notify.emails import compose, environment
 from restock.notify.senders import (
     HttpWebhooks,
@@ -52,12 +53,28 @@ class DispatchSettings:
 
     @classmethod
     def from_env(cls) -> DispatchSettings:
-        env = os.environ.get
-        return cls(mail_from=env("RESTOCK_MAIL_FROM") or cls.mail_from, smtp_url=env("RESTOCK_SMTP_URL") or None,
-                   retry=Retry(attempts=int(env("RESTOCK_DELIVERY_ATTEMPTS") or 12),
-                               base_seconds=float(env("RESTOCK_RETRY_BASE_SECONDS") or 2.0)),
-                   timeout_seconds=float(env("RESTOCK_WEBHOOK_TIMEOUT_SECONDS") or 10.0),
-                   lease_seconds=float(env("RESTOCK_LEASE_SECONDS") or 120.0))
+        """The settings of the environment; a malformed one is InvalidInput naming it."""
+        smtp_url = os.environ.get("RESTOCK_SMTP_URL") or None
+        if smtp_url:
+            SmtpSettings.from_url(smtp_url)
+        return cls(mail_from=os.environ.get("RESTOCK_MAIL_FROM") or cls.mail_from, smtp_url=smtp_url,
+                   retry=Retry(attempts=int(_number("RESTOCK_DELIVERY_ATTEMPTS", 12, 1, 100)),
+                               base_seconds=_number("RESTOCK_RETRY_BASE_SECONDS", 2.0, 0, 3600)),
+                   timeout_seconds=_number("RESTOCK_WEBHOOK_TIMEOUT_SECONDS", 10.0, 0.1, 600),
+                   lease_seconds=_number("RESTOCK_LEASE_SECONDS", 120.0, 0.1, 86_400))
+
+
+def _number(variable: str, default: float, low: float, high: float) -> float:
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidInput(f"{variable} must be a number from {low:g} to {high:g} (got {text!r:.40})") from None
+    if not low <= value <= high:
+        raise InvalidInput(f"{variable} must be a number from {low:g} to {high:g} (got {text!r:.40})")
+    return value
 
 
 class Dispatcher:
