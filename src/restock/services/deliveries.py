@@ -113,13 +113,18 @@ def _row(uow: UnitOfWork, target: str, key: str, ids: list[int]) -> dict[str, An
 def work_waiting(uow: UnitOfWork) -> tuple[bool, bool]:
     """(events not yet fanned out, deliveries due now): a cheap read, so that an idle dispatcher
     does not take the database's write lock twice a second."""
-    cursor, written = (uow.execute(sa.select(counters.c.value).where(counters.c.name == name)).scalar_one()
-                       for name in ("fanout", "events"))
     c = deliveries.c
     due = uow.execute(sa.select(c.id).where(c.status == "pending", c.next_at <= uow.now,
                                             sa.or_(c.leased_until.is_(None), c.leased_until < uow.now))
                       .limit(1)).first()
-    return written > cursor, due is not None
+    return _events_waiting(uow) > 0, due is not None
+
+
+def _events_waiting(uow: UnitOfWork) -> int:
+    """Events written but not yet fanned out into deliveries."""
+    value = {name: v for name, v in uow.execute(sa.select(counters.c.name, counters.c.value)
+                                                 .where(counters.c.name.in_(("fanout", "events"))))}
+    return int(value["events"] - value["fanout"])
 
 
 @transaction
@@ -219,9 +224,7 @@ def get_delivery(uow: UnitOfWork, delivery_id: int) -> dict[str, Any]:
 def delivery_figures(uow: UnitOfWork) -> dict[str, int]:
     """Deliveries by status, and events not yet fanned out."""
     counts = dict(uow.execute(sa.select(deliveries.c.status, sa.func.count()).group_by(deliveries.c.status)).all())
-    cursor = uow.execute(sa.select(counters.c.value).where(counters.c.name == "fanout")).scalar_one()
-    written = uow.execute(sa.select(counters.c.value).where(counters.c.name == "events")).scalar_one()
-    return {**{s: int(counts.get(s, 0)) for s in STATUSES}, "events_waiting": int(written - cursor)}
+    return {**{s: int(counts.get(s, 0)) for s in STATUSES}, "events_waiting": _events_waiting(uow)}
 
 
 def _view(r: Any) -> dict[str, Any]:
