@@ -141,7 +141,7 @@ class DemoShop:
             self._delayed_customers_cancel(run)
         figures.shipped = self._warehouse_ships()
         self._replenish(run)
-        figures.open_backorders = s.kpis(self.shop)["open_backorders"]
+        figures.open_backorders = s.record_day(self.shop)["open_backorders"]
         return figures
 
     # -- customers ---------------------------------------------------------------

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from restock.errors import AlreadyExists, InvalidInput, InvalidState, NotFound
 from restock.services import validate as v
 from restock.storage.books import Balance, SkuInfo, movement, rematch, sku_infos, stock_signals
-from restock.storage.tables import DEFAULT_LOCATION, movements, po_lines, purchase_orders, stock, suppliers
-from restock.storage.uow import UnitOfWork, read_only, transaction
+from restock.storage.tables import DEFAULT_LOCATION, movements, orders, po_lines, purchase_orders, stock, suppliers
+from restock.storage.uow import UnitOfWork, read_only, rehearsal, transaction
 
 _qty_open = po_lines.c.qty - po_lines.c.qty_received - po_lines.c.qty_closed
 
@@ -66,8 +66,8 @@ def _line_event(w: dict[str, Any]) -> dict[str, Any]:
     return {"line": w["line_no"], "sku": w["sku"], "qty": w["qty"], "eta": w["eta"].isoformat()}
 
 
-@transaction
-def change_eta(uow: UnitOfWork, po_id: str, line_no: int, eta: Any) -> dict[str, Any]:
+def _change_eta(uow: UnitOfWork, po_id: str, line_no: int, eta: Any) -> tuple[Any, date]:
+    """Move a PO line's ETA and re-promise its SKU; the line as it was, and the new ETA."""
     new_eta = v.day(eta, "eta")
     assert new_eta is not None
     if new_eta < uow.today:
@@ -87,7 +87,33 @@ def change_eta(uow: UnitOfWork, po_id: str, line_no: int, eta: Any) -> dict[str,
             "po": po_id, "line": line_no, "sku": line.sku, "old_eta": line.eta.isoformat(),
             "new_eta": new_eta.isoformat(), "promises_moved": sum(1 for c in changes if c.moved)},
             sku=line.sku)
+    return line, new_eta
+
+
+@transaction
+def change_eta(uow: UnitOfWork, po_id: str, line_no: int, eta: Any) -> dict[str, Any]:
+    _change_eta(uow, po_id, line_no, eta)
     return _po_view(uow, po_id)
+
+
+@rehearsal
+def preview_eta(uow: UnitOfWork, po_id: str, line_no: int, eta: Any) -> dict[str, Any]:
+    """What change_eta would do, computed by it and rolled back: each customer
+    line whose date would move (from, to, by how many days), and lines that
+    would be filled from stock."""
+    line, new_eta = _change_eta(uow, po_id, line_no, eta)
+    emitted = uow.emitted
+    customers = dict(uow.execute(sa.select(orders.c.id, orders.c.customer_name).where(
+        orders.c.id.in_({e["order_id"] for e in emitted if e["order_id"]}))).all())
+    moves = [{"order": d["order"], "line": d["line"], "customer": customers.get(d["order"], ""), "sku": d["sku"],
+              "old_date": d["old_date"], "new_date": d["new_date"],
+              "days": (date.fromisoformat(d["new_date"]) - date.fromisoformat(d["old_date"])).days}
+             for e in emitted if e["type"] in ("promise.delayed", "promise.advanced") for d in [e["data"]]]
+    return {"po": po_id, "line": line_no, "sku": line.sku, "old_eta": line.eta.isoformat(),
+            "new_eta": new_eta.isoformat(),
+            "moves": sorted(moves, key=lambda m: (-abs(m["days"]), m["order"], m["line"])),
+            "filled": [{"order": e["data"]["order"], "line": e["data"]["line"], "qty": e["data"]["qty"]}
+                       for e in emitted if e["type"] == "line.allocated"]}
 
 
 @transaction

@@ -319,6 +319,19 @@ plan_suggestions = sa.Table(
     sa.Column("po", Code),
 )
 
+# One row a day of what is not kept elsewhere as history: the open backorders as
+# they stood (the dashboard's trend of open backorders and their age). Written by
+# the dispatcher's periodic sweep (services.record_day); the last write of a day wins.
+daily_figures = sa.Table(
+    "daily_figures", metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("open_backorders", sa.Integer, nullable=False),
+    sa.Column("open_backorder_units", sa.BigInteger, nullable=False),
+    sa.Column("average_age_days", sa.Float, nullable=False),
+    sa.Column("at_risk", sa.Integer, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),
+)
+
 DEFAULT_LOCATION = "main"
 SEED_ROWS: dict[sa.Table, list[dict[str, object]]] = {
     locations: [{"code": DEFAULT_LOCATION, "name": "Main warehouse", "handling_days": 1}],

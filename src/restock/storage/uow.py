@@ -102,6 +102,11 @@ class UnitOfWork:
         self._events.append({"type": type_, "at": self.now, "order_id": order_id, "sku": sku,
                              "data": data})
 
+    @property
+    def emitted(self) -> list[dict[str, Any]]:
+        """The events this unit of work will write when it commits."""
+        return list(self._events)
+
     def commit(self) -> None:
         if self._events and not self.sqlite and len(self._events) <= bulk.PIPELINED_EVENTS:
             bulk.append_events_and_commit(self.conn, self._events)  # the driver commits; SQLAlchemy's is a no-op
@@ -219,6 +224,25 @@ def read_only(fn: Callable[Concatenate[UnitOfWork, P], R]) -> Callable[Concatena
     @functools.wraps(fn)
     def run(shop: Shop, /, *args: P.args, **kwargs: P.kwargs) -> R:
         return _run(shop, False, fn, args, kwargs)
+
+    return run
+
+
+def rehearsal(fn: Callable[Concatenate[UnitOfWork, P], R]) -> Callable[Concatenate[Shop, P], R]:
+    """Run `fn` in a writing unit of work that is always rolled back: what a change
+    would do, computed by the very code that does it, with nothing kept."""
+
+    @functools.wraps(fn)
+    def run(shop: Shop, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(ATTEMPTS):
+            try:
+                with UnitOfWork(shop, write=True) as uow:
+                    return fn(uow, *args, **kwargs)
+            except DBAPIError as error:
+                if not _retryable(error) or attempt == ATTEMPTS - 1:
+                    raise
+                time.sleep(min(0.2, 0.002 * 2 ** attempt) * random.random())
+        raise AssertionError("unreachable")
 
     return run
 
