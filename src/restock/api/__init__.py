@@ -29,6 +29,7 @@ from restock.errors import RestockError
 from restock.notify.dispatcher import Dispatcher
 from restock.shop import Shop
 from restock.web import pages
+from restock.web.dashboard import install as install_dashboard
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -42,6 +43,7 @@ def create_app(shop: Shop, *, dispatch: bool = False) -> FastAPI:
     app.state.metrics = metrics = Metrics()
     app.include_router(router)
     app.include_router(pages)
+    install_dashboard(app)
     app.add_api_route("/metrics", lambda: metrics.render(shop), include_in_schema=False)
     app.add_exception_handler(RestockError, _restock_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

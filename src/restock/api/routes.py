@@ -264,11 +264,12 @@ def create_plan(request: Request, body: schemas.PlanIn | None = None,
                                      "backorder_rate_alert"}, exclude_none=True)
     made = idempotent(_shop(request), idem, s.create_plan, body.service_level, body.horizon_days, body.skus,
                       body.fill_rate, body.review_days, **costs)
-    threading.Thread(target=_run_plan, args=(_shop(request), made["id"]), name="restock-plan", daemon=True).start()
+    threading.Thread(target=run_plan_in_background, args=(_shop(request), made["id"]), name="restock-plan",
+                     daemon=True).start()
     return JSONResponse(made, status_code=202)
 
 
-def _run_plan(shop: Shop, plan_id: str) -> None:
+def run_plan_in_background(shop: Shop, plan_id: str) -> None:
     # A repeat of the request (same Idempotency-Key) starts a thread that finds the plan taken and stops.
     with contextlib.suppress(Exception):  # the failure is stored on the plan: GET /v1/plans/{id} shows it
         s.run_plan(shop, plan_id)

@@ -4,7 +4,7 @@ They take plain values, return plain dicts shaped like the HTTP API's JSON
 (API.md), and raise restock.errors on refusal, with nothing written.
 """
 
-from restock.services.catalog import get_sku, list_skus, put_location, put_sku, put_supplier
+from restock.services.catalog import get_sku, list_skus, list_suppliers, put_location, put_sku, put_supplier
 from restock.services.customers import cancel_waiting, keep_waiting, order_page, status_page, sweep_overdue
 from restock.services.deliveries import delivery_figures, list_deliveries, prune, retry_deliveries
 from restock.services.explain import explain_line
@@ -13,12 +13,14 @@ from restock.services.keys import create_key, role_of
 from restock.services.kpis import kpis, list_events, promise_moves, shop_figures
 from restock.services.ledger import check_ledger, rebuild_balances
 from restock.services.operations import (
+    EVENT_TYPES,
     backorder_queue,
     cancel_backorders,
     events_log,
     kpi_trend,
     list_plans,
     list_pos,
+    order_lines_waiting,
     overview,
     record_day,
     sku_projection,
@@ -32,6 +34,7 @@ from restock.services.stock import adjust_stock
 from restock.services.webhooks import delete_webhook, list_webhooks, put_webhook
 
 __all__ = [
+    "EVENT_TYPES",
     "adjust_stock",
     "approve_plan",
     "backorder_queue",
@@ -62,7 +65,9 @@ __all__ = [
     "list_pos",
     "list_shipments",
     "list_skus",
+    "list_suppliers",
     "list_webhooks",
+    "order_lines_waiting",
     "order_page",
     "overview",
     "place_order",

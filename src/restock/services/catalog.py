@@ -44,6 +44,13 @@ def put_supplier(uow: UnitOfWork, code: str, name: str, lead_time_days: int,
     return values
 
 
+@read_only
+def list_suppliers(uow: UnitOfWork) -> list[dict[str, Any]]:
+    return [{"code": r.code, "name": r.name, "lead_time_days": r.lead_time_days,
+             "lead_time_sd_days": r.lead_time_sd_days}
+            for r in uow.execute(sa.select(suppliers).order_by(suppliers.c.code))]
+
+
 def _spread(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 3650:
         raise InvalidInput(f"lead_time_sd_days must be a number from 0 to 3650 (got {value!r:.40})")

@@ -146,6 +146,19 @@ def described_lines(uow: UnitOfWork, rows: Sequence[Any]) -> list[dict[str, Any]
     return described
 
 
+@read_only
+def order_lines_waiting(uow: UnitOfWork, lines: list[Any]) -> list[dict[str, Any]]:
+    """These order lines ([{"order", "line"}]) as the queue shows them, those still waiting."""
+    wanted = {(i["order"], i["line"]) for i in lines if isinstance(i, dict)}
+    rows = uow.execute(sa.select(ol.id, ol.line_no, ol.sku, ol.qty_backordered, ol.promised_date,
+                                 ol.first_promised_date, ol.placed_at, ol.estimated, ol.overdue_at,
+                                 orders.c.id.label("order_id"), orders.c.customer_name)
+                       .join(orders, orders.c.seq == ol.order_seq)
+                       .where(orders.c.id.in_({o for o, _ in wanted}), ol.qty_backordered > 0)
+                       .order_by(*_PRIORITY)).all()
+    return described_lines(uow, [r for r in rows if (r.order_id, r.line_no) in wanted])
+
+
 @transaction
 def cancel_backorders(uow: UnitOfWork, lines: list[Any]) -> dict[str, Any]:
     """Cancel what still waits of these order lines ([{"order", "line"}]), all in
