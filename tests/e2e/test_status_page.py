@@ -4,25 +4,15 @@ date and cancels a delayed line, and the next backorder in line moves earlier.""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from restock import services as s
 from restock.api import create_app
-from restock.api.local import free_port, wait_until_up
 from restock.domain.quotes import spoken_date
 from restock.shop import Shop
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+from tests.e2e.browser import SCREENSHOTS, chromium
 
 
 def lamp_shop(shop: Shop) -> dict[str, str]:
@@ -81,40 +71,16 @@ def test_wrong_or_cut_tokens_are_404_and_show_nothing(shop: Shop) -> None:
     assert s.get_order(shop, "Y1")["lines"][0]["cancelled"] == 0
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Shop]]:
-    """`restock serve` on a SQLite file, as a real process."""
-    url = f"sqlite:///{tmp_path / 'shop.db'}"
-    shop = Shop.open(url)
-    port = free_port()
-    with open(tmp_path / "serve.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "restock", "serve", "--port", str(port)],
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "RESTOCK_DATABASE_URL": url,
-                 "RESTOCK_PUBLIC_URL": f"http://127.0.0.1:{port}", "RESTOCK_DISPATCH": "off"},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}")
-            yield f"http://127.0.0.1:{port}", shop
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-            shop.close()
-
-
 def test_customer_cancels_a_delayed_line_in_a_browser_and_the_next_in_line_moves_earlier(
         served: tuple[str, Shop]) -> None:
     from playwright.sync_api import sync_playwright
 
     base, shop = served
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install -y chromium (.ci/run does it)"
     links = lamp_shop(shop)
     today = shop.clock.today()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         page.goto(base + path_of(links["Y1"]))
         lamp = page.locator("#line-1")

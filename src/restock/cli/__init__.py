@@ -8,6 +8,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
+import threading
+import webbrowser
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -38,6 +41,8 @@ def demo(
     db: Annotated[Path, typer.Option(help="The demo's SQLite file; made anew.")] = Path("restock-demo.db"),
     days: Annotated[int, typer.Option(min=7, max=120, help="How many days to simulate.")] = 28,
     seed: Annotated[int, typer.Option(help="Same seed, same shop.")] = 7,
+    serve_after: Annotated[bool, typer.Option("--serve", help="Then serve the dashboard on the demo shop.")] = False,
+    port: Annotated[int, typer.Option(help="The port for --serve.")] = 8000,
 ) -> None:
     """Run a demo shop for a few weeks, ending today, and report what happened."""
     for suffix in ("", "-wal", "-shm"):
@@ -52,7 +57,19 @@ def demo(
     report.demo(console, shop, run)
     console.print(f"\nThe demo shop is in [bold]{db}[/]. Look again with: "
                   f"[bold]RESTOCK_DATABASE_URL=sqlite:///{db} restock check[/]")
+    if not serve_after:
+        console.print("See it in the operations dashboard: [bold]restock demo --serve[/]")
+        shop.close()
+        return
+    key = s.create_key(shop, "admin", "demo")["key"]
     shop.close()
+    url = f"http://127.0.0.1:{port}/dashboard"
+    console.print(f"\nThe dashboard: [bold]{url}[/]\nLog in with this admin key: [bold]{key}[/]\n"
+                  "(Ctrl+C stops the server.)")
+    if sys.stdin.isatty() and typer.confirm("Open the dashboard in your browser?", default=True):
+        threading.Timer(1.5, webbrowser.open, [url]).start()
+    os.environ["RESTOCK_DISPATCH"] = "off"  # the demo's customers have no mailbox
+    _serve("127.0.0.1", port, 1, 4, False, f"sqlite:///{db}")
 
 
 @app.command()
@@ -355,7 +372,11 @@ def serve(
                                              help="Log every request (costs throughput).")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Serve the HTTP API (API.md); the schema is created or migrated first."""
+    """Serve the HTTP API (API.md) and the dashboard (/dashboard); the schema is created or migrated first."""
+    _serve(host, port, workers, threads, access_log, database_url)
+
+
+def _serve(host: str, port: int, workers: int, threads: int, access_log: bool, database_url: str | None) -> None:
     import uvicorn
 
     if database_url:

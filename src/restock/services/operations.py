@@ -262,7 +262,8 @@ def list_pos(uow: UnitOfWork, status: str | None = "open", supplier: str | None 
 def sku_projection(uow: UnitOfWork, sku: str) -> dict[str, Any]:
     """A SKU's stock as it will stand, day by day from today: free stock on hand,
     each open PO line arriving at its ETA (a late one today), and the waiting
-    backorders drawn down at their supply date (promise - handling days)."""
+    backorders drawn down: pegged units when their PO line arrives, the others at
+    their supply date (promise - handling days)."""
     row = uow.execute(sa.select(stock).where(stock.c.sku == sku, stock.c.location == DEFAULT_LOCATION)).first()
     if row is None:
         raise NotFound(f"unknown SKU {sku}")
@@ -271,10 +272,16 @@ def sku_projection(uow: UnitOfWork, sku: str) -> dict[str, Any]:
     for r in uow.execute(sa.select(pl.eta, _qty_open.label("qty")).join(purchase_orders, po.seq == pl.po_seq)
                          .where(pl.sku == sku, po.status == "open", _qty_open > 0)):
         arrivals[max(r.eta, uow.today)] += r.qty
+    # Pegged units leave with their PO line's arrival (the receipt allocates them);
+    # the rest (on the supplier's lead time) at the line's supply date.
     drawn: dict[date, int] = defaultdict(int)
-    for r in uow.execute(sa.select(ol.promised_date, sa.func.sum(ol.qty_backordered).label("qty"))
-                         .where(ol.sku == sku, ol.location == DEFAULT_LOCATION, ol.qty_backordered > 0)
-                         .group_by(ol.promised_date)):
+    for r in uow.execute(sa.select(pl.eta, sa.func.sum(pegs.c.qty).label("qty"))
+                         .join(po_lines, pl.id == pegs.c.po_line_id).where(pl.sku == sku).group_by(pl.eta)):
+        drawn[max(_day(r.eta), uow.today)] += int(r.qty)
+    pegged = sa.select(sa.func.coalesce(sa.func.sum(pegs.c.qty), 0)).where(pegs.c.line_id == ol.id) \
+        .correlate(order_lines).scalar_subquery()
+    for r in uow.execute(sa.select(ol.promised_date, (ol.qty_backordered - pegged).label("qty"))
+                         .where(ol.sku == sku, ol.location == DEFAULT_LOCATION, ol.qty_backordered > pegged)):
         drawn[max(_day(r.promised_date) - timedelta(days=handling), uow.today)] += int(r.qty)
     last = max([*arrivals, *drawn, uow.today]) + timedelta(days=7)
     days, on_hand, inbound, backorders = [], [], [], []

@@ -274,9 +274,10 @@ def overview(request: Request, me: Session = SESSION) -> Response:
 
 def _queue_query(request: Request) -> dict[str, Any]:
     q = request.query_params
+    page = _whole(q.get("page", ""), "page")
     return {"sku": q.get("sku", "").strip()[:64] or None, "supplier": q.get("supplier", "").strip()[:64] or None,
             "min_age_days": _whole(q.get("min_age", ""), "min_age"), "at_risk": q.get("at_risk") in ("1", "on"),
-            "page": _whole(q.get("page", ""), "page") or 1}
+            "page": 1 if page is None else page}
 
 
 def _whole(text: str, what: str) -> int | None:
@@ -316,7 +317,8 @@ def cancel_backorders(request: Request, me: Session = SESSION, form: Form = CHAN
         return _page(request, "cancel_confirm.html", me, lines=lines, back=_local(form.one("back") or
                                                                                    "/dashboard/backorders"))
     done = s.cancel_backorders(_shop(request), picked)
-    notice = f"Cancelled {len(done['cancelled'])} waiting lines; the customers are told."
+    n = len(done["cancelled"])
+    notice = f"Cancelled {n} waiting line{'s' if n != 1 else ''}; the customers are told."
     if done["skipped"]:
         notice += f" {len(done['skipped'])} had nothing waiting any more."
     return _done("/dashboard/backorders", notice)

@@ -13,7 +13,8 @@
       label: s.label, stroke: s.color || palette[i % palette.length], width: spec.spark ? 2 : 2,
       fill: s.fill, spanGaps: true, value: (u, v) => fmt(v),
       paths: spec.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
-      points: { show: spec.spark ? false : undefined },
+      // A sparkline of one or two points shows them as dots.
+      points: { show: spec.spark ? s.values.filter(v => v != null).length < 3 : undefined, size: 6 },
     })));
     const opts = {
       width: Math.max(120, el.clientWidth), height: spec.height || 60, series: series,
