@@ -174,3 +174,26 @@ def test_kpi_trend_agrees_with_the_kpis_and_records_days(shop: Shop, clock: Fixe
     daily = s.kpi_trend(shop)["daily"]
     assert [d["day"] for d in daily] == [end.isoformat(), (end + timedelta(days=2)).isoformat()]
     assert daily[0]["open_backorders"] == 3 and daily[1]["average_age_days"] == 5.0
+
+
+def test_a_running_dispatcher_records_the_days_figures(shop: Shop, clock: FixedClock) -> None:
+    import time
+
+    import sqlalchemy as sa
+
+    from restock.notify.dispatcher import Dispatcher
+    from restock.storage.tables import daily_figures
+
+    lamp_shop(shop, clock)
+    dispatcher = Dispatcher(shop).start()  # its first round sweeps: overdue lines, then the day's figures
+    try:
+        deadline = time.monotonic() + 10
+        rows: list[object] = []
+        while not rows and time.monotonic() < deadline:
+            with shop.engine.connect() as conn:
+                rows = list(conn.execute(sa.select(daily_figures)))
+            time.sleep(0.05)
+    finally:
+        dispatcher.stop()
+    assert [(r.day, r.open_backorders, r.open_backorder_units) for r in rows] == [  # type: ignore[attr-defined]
+        (clock.today(), 4, 10)]

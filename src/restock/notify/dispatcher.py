@@ -34,6 +34,7 @@ from restock.notify.senders import (
 )
 from restock.services.customers import order_page, sweep_overdue
 from restock.services.deliveries import Delivery, Outcome, Retry, fan_out, lease, settle, work_waiting
+from restock.services.operations import record_day
 from restock.shop import Shop
 
 log = logging.getLogger("restock.dispatch")
@@ -120,6 +121,7 @@ class Dispatcher:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.settings.overdue_every_seconds
                     sweep_overdue(self.shop)
+                    record_day(self.shop)  # the dashboard's trend of open backorders
                 busy = self.run_once() > 0
             except Exception:  # the database away, say: keep the loop, try again soon
                 log.exception("dispatch round failed")

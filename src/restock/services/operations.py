@@ -62,10 +62,19 @@ def _days_before(uow: UnitOfWork, column: Any, days: int) -> Any:
 def _at_risk(uow: UnitOfWork) -> Any:
     """The condition of module doc on an open order line."""
     handling = handling_days(uow, DEFAULT_LOCATION)
-    risky_peg = sa.exists().where(
-        pegs.c.line_id == ol.id, pl.id == pegs.c.po_line_id,
-        (pl.eta < uow.today) | (pl.eta > _days_before(uow, ol.promised_date, handling)))
-    return (ol.promised_date < uow.today) | ol.overdue_at.is_not(None) | risky_peg
+    overdue = (ol.promised_date < uow.today) | ol.overdue_at.is_not(None)
+    if uow.sqlite:
+        # SQLite: a lookup per line through the pegs' key is fastest.
+        return overdue | sa.exists().where(
+            pegs.c.line_id == ol.id, pl.id == pegs.c.po_line_id,
+            (pl.eta < uow.today) | (pl.eta > _days_before(uow, ol.promised_date, handling)))
+    # PostgreSQL runs a correlated EXISTS inside an aggregate's FILTER once per row
+    # (seconds at 50,000 lines): the risky pegs as one set is a hashed subplan.
+    pegged = order_lines.alias("pegged")
+    risky_pegs = (sa.select(pegs.c.line_id).join(po_lines, pl.id == pegs.c.po_line_id)
+                  .join(pegged, pegged.c.id == pegs.c.line_id)
+                  .where((pl.eta < uow.today) | (pl.eta > _days_before(uow, pegged.c.promised_date, handling))))
+    return overdue | ol.id.in_(risky_pegs)
 
 
 def _waits_for_supplier(supplier: str) -> Any:
@@ -106,13 +115,20 @@ def backorder_queue(uow: UnitOfWork, sku: str | None = None, supplier: str | Non
     where = _queue_filter(uow, sku, supplier, min_age, at_risk)
     lines, units = uow.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(ol.qty_backordered), 0))
                                .where(where)).one()
-    rows = uow.execute(sa.select(ol.id, ol.line_no, ol.sku, ol.qty_backordered, ol.promised_date,
-                                 ol.first_promised_date, ol.placed_at, ol.estimated, ol.overdue_at,
-                                 orders.c.id.label("order_id"), orders.c.customer_name)
-                       .join(orders, orders.c.seq == ol.order_seq).where(where)
-                       .order_by(*_PRIORITY).limit(size).offset((number - 1) * size)).all()
+    rows = _queue_rows(uow, where, size, (number - 1) * size)
     return {"lines": described_lines(uow, rows), "total_lines": lines, "total_units": int(units),
             "page": number, "pages": max(1, -(-lines // size))}
+
+
+def _queue_rows(uow: UnitOfWork, where: Any, limit: int | None, offset: int = 0) -> Sequence[Any]:
+    """A page of the queue's lines in priority order, with their order and customer. The
+    page is cut from order_lines alone (its queue index gives the order), then joined."""
+    page = (sa.select(ol.id, ol.order_seq, ol.line_no, ol.sku, ol.qty_backordered, ol.promised_date,
+                      ol.first_promised_date, ol.placed_at, ol.estimated, ol.overdue_at)
+            .where(where).order_by(*_PRIORITY).limit(limit).offset(offset).subquery())
+    return uow.execute(sa.select(page, orders.c.id.label("order_id"), orders.c.customer_name)
+                       .join(orders, orders.c.seq == page.c.order_seq)
+                       .order_by(page.c.promised_date, page.c.placed_at, page.c.id)).all()
 
 
 def described_lines(uow: UnitOfWork, rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -150,12 +166,8 @@ def described_lines(uow: UnitOfWork, rows: Sequence[Any]) -> list[dict[str, Any]
 def order_lines_waiting(uow: UnitOfWork, lines: list[Any]) -> list[dict[str, Any]]:
     """These order lines ([{"order", "line"}]) as the queue shows them, those still waiting."""
     wanted = {(i["order"], i["line"]) for i in lines if isinstance(i, dict)}
-    rows = uow.execute(sa.select(ol.id, ol.line_no, ol.sku, ol.qty_backordered, ol.promised_date,
-                                 ol.first_promised_date, ol.placed_at, ol.estimated, ol.overdue_at,
-                                 orders.c.id.label("order_id"), orders.c.customer_name)
-                       .join(orders, orders.c.seq == ol.order_seq)
-                       .where(orders.c.id.in_({o for o, _ in wanted}), ol.qty_backordered > 0)
-                       .order_by(*_PRIORITY)).all()
+    seqs = sa.select(orders.c.seq).where(orders.c.id.in_({o for o, _ in wanted}))
+    rows = _queue_rows(uow, (ol.qty_backordered > 0) & ol.order_seq.in_(seqs), None)
     return described_lines(uow, [r for r in rows if (r.order_id, r.line_no) in wanted])
 
 
@@ -195,30 +207,31 @@ def cancel_backorders(uow: UnitOfWork, lines: list[Any]) -> dict[str, Any]:
 @read_only
 def overview(uow: UnitOfWork, top: int = 10) -> dict[str, Any]:
     """The SKUs with most waiting demand, promises at risk, POs due within a week (and late ones)."""
-    waiting = ol.qty_backordered > 0
+    # The SKUs come from the stock rows (their backordered units), their lines from the per-SKU index.
+    top_units = uow.execute(sa.select(stock.c.sku).where(stock.c.location == DEFAULT_LOCATION, stock.c.backordered > 0)
+                            .order_by(stock.c.backordered.desc(), stock.c.sku).limit(top)).scalars().all()
     top_skus = uow.execute(
         sa.select(ol.sku, skus.c.name, sa.func.count().label("lines"),
                   sa.func.sum(ol.qty_backordered).label("units"), sa.func.min(ol.placed_at).label("oldest"),
                   sa.func.max(ol.promised_date).label("last_promise"))
-        .join(skus, skus.c.code == ol.sku).where(waiting).group_by(ol.sku, skus.c.name)
-        .order_by(sa.desc("units"), ol.sku).limit(top)).all()
-    risky = waiting & _at_risk(uow)
-    at_risk_lines = uow.execute(sa.select(sa.func.count()).where(risky)).scalar_one()
-    at_risk_rows = uow.execute(sa.select(ol.id, ol.line_no, ol.sku, ol.qty_backordered, ol.promised_date,
-                                         ol.first_promised_date, ol.placed_at, ol.estimated, ol.overdue_at,
-                                         orders.c.id.label("order_id"), orders.c.customer_name)
-                               .join(orders, orders.c.seq == ol.order_seq).where(risky)
-                               .order_by(*_PRIORITY).limit(top)).all()
+        .join(skus, skus.c.code == ol.sku).where(ol.qty_backordered > 0, ol.sku.in_(top_units))
+        .group_by(ol.sku, skus.c.name).order_by(sa.desc("units"), ol.sku)).all()
+    today = _today(uow)
     return {
+        "today": today,
         "top_skus": [{"sku": r.sku, "name": r.name, "lines": r.lines, "units": int(r.units),
-                      "oldest_days": (uow.today - r.oldest.date()).days,
+                      "oldest_days": (uow.today - _day(r.oldest)).days,
                       "last_promise": _day(r.last_promise).isoformat()} for r in top_skus],
-        "at_risk": {"lines": at_risk_lines, "first": described_lines(uow, at_risk_rows)},
+        "at_risk": {"lines": today["at_risk"],
+                    "first": described_lines(uow, _queue_rows(uow, (ol.qty_backordered > 0) & _at_risk(uow), top))},
         "pos_due": pos_due(uow, uow.today + timedelta(days=7)),
     }
 
 
 def _day(value: Any) -> date:
+    """A day from a DATE or DATETIME value (SQLite's date() and aggregates give text)."""
+    if isinstance(value, datetime):
+        return value.date()
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
@@ -303,10 +316,11 @@ def sku_projection(uow: UnitOfWork, sku: str) -> dict[str, Any]:
 
 
 @read_only
-def kpi_trend(uow: UnitOfWork, weeks: int = TREND_WEEKS) -> dict[str, Any]:
+def kpi_trend(uow: UnitOfWork, weeks: int = TREND_WEEKS, today: bool = True) -> dict[str, Any]:
     """Week by week (the last ending today): backorder rate, fill rate and
     promises kept; day by day: open backorders and their average age, as
-    recorded by record_day, with today's as it stands."""
+    recorded by record_day, with today's as it stands (unless `today` is false:
+    overview() has it)."""
     start = uow.today - timedelta(days=7 * weeks - 1)
     week_of = {start + timedelta(days=d): d // 7 for d in range(7 * weeks)}
     placed: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
@@ -340,7 +354,8 @@ def kpi_trend(uow: UnitOfWork, weeks: int = TREND_WEEKS) -> dict[str, Any]:
              for r in uow.execute(sa.select(daily_figures).where(daily_figures.c.day >= start,
                                                                   daily_figures.c.day < uow.today)
                                   .order_by(daily_figures.c.day))]
-    daily.append({"day": uow.today.isoformat(), **_today(uow)})
+    if today:
+        daily.append({"day": uow.today.isoformat(), **_today(uow)})
     return {"weekly": weekly, "daily": daily}
 
 

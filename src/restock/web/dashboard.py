@@ -241,7 +241,8 @@ def logout() -> Response:
 @dashboard.get("", response_class=HTMLResponse)
 def overview(request: Request, me: Session = SESSION) -> Response:
     shop = _shop(request)
-    figures, trend, view = s.kpis(shop), s.kpi_trend(shop), s.overview(shop)
+    figures, trend, view = s.kpis(shop), s.kpi_trend(shop, today=False), s.overview(shop)
+    trend["daily"].append({"day": shop.clock.today().isoformat(), **view["today"]})
     weeks = [w["week_ending"] for w in trend["weekly"]]
     days = [d["day"] for d in trend["daily"]]
 

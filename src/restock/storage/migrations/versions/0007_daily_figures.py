@@ -1,4 +1,4 @@
-"""daily figures for the dashboard's trends
+"""daily figures for the dashboard's trends, and an index of the whole backorder queue
 
 Revision ID: 0007
 Revises: 0006
@@ -23,7 +23,12 @@ def upgrade() -> None:
     sa.Column('recorded_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_daily_figures'))
     )
+    op.create_index('ix_order_lines_queue', 'order_lines',
+                    ['promised_date', 'placed_at', 'id', 'sku', 'qty_backordered'], unique=False,
+                    sqlite_where=sa.text('qty_backordered > 0'), postgresql_where=sa.text('qty_backordered > 0'))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_order_lines_queue', table_name='order_lines',
+                  sqlite_where=sa.text('qty_backordered > 0'), postgresql_where=sa.text('qty_backordered > 0'))
     op.drop_table('daily_figures')
