@@ -340,7 +340,8 @@ def sku(request: Request, sku: str, me: Session = SESSION) -> Response:
     view, projection = s.get_sku(shop, sku), s.sku_projection(shop, sku)
     chart = _chart(projection["days"], [
         {"label": "Free stock", "values": projection["free_stock"], "color": "#0b5cad", "fill": "#0b5cad22"},
-        {"label": "Inbound arrived", "values": projection["inbound_arrived"], "color": "#2e7d32"},
+        {"label": "Inbound arrived", "values": projection["inbound_arrived"], "color": "#2e7d32",
+         "dash": [6, 4]},
         {"label": "Backorders drawn", "values": projection["backorders_drawn"], "color": "#b3261e"},
     ], stepped=True, height=260)
     return _page(request, "sku.html", me, sku=view, projection=projection, chart=chart,

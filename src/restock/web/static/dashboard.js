@@ -11,7 +11,7 @@
     const fmt = v => v == null ? "—" : percent ? (v * 100).toFixed(1) + " %" : String(Math.round(v * 10) / 10);
     const series = [{}].concat(spec.series.map((s, i) => ({
       label: s.label, stroke: s.color || palette[i % palette.length], width: spec.spark ? 2 : 2,
-      fill: s.fill, spanGaps: true, value: (u, v) => fmt(v),
+      fill: s.fill, dash: s.dash, spanGaps: true, value: (u, v) => fmt(v),
       paths: spec.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
       // A sparkline of one or two points shows them as dots.
       points: { show: spec.spark ? s.values.filter(v => v != null).length < 3 : undefined, size: 6 },
