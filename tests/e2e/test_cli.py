@@ -192,3 +192,40 @@ def test_serve_and_dispatch_refuse_a_malformed_setting_by_name(tmp_path: Path) -
             done = restock(*command, cwd=tmp_path, env={**db, **env})
             assert done.returncode == 2 and named in done.stdout, (command, env, done.stdout, done.stderr)
             assert "Traceback" not in done.stderr
+
+
+def test_demo_serve_opens_the_dashboard_on_the_demo_shop(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    import httpx
+
+    from restock.api.local import free_port, wait_until_up
+
+    port = free_port()
+    with open(tmp_path / "out.log", "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "restock", "demo", "--days", "7", "--db", "shop.db",
+                                    "--serve", "--port", str(port)], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                                   env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+        try:
+            deadline = time.monotonic() + 120
+            key = None
+            while key is None and time.monotonic() < deadline and process.poll() is None:
+                found = re.search(r"admin key: (rk_\S+)", (tmp_path / "out.log").read_text())
+                key = found.group(1) if found else None
+                time.sleep(0.2)
+            assert key, (tmp_path / "out.log").read_text()[-2000:]
+            base = f"http://127.0.0.1:{port}"
+            wait_until_up(base, 30)
+            with httpx.Client(base_url=base) as client:
+                assert client.post("/dashboard/login", data={"key": key}).status_code == 200  # followed to the page
+                overview = client.get("/dashboard")
+                assert overview.status_code == 200 and "Open backorders" in overview.text
+                queue = client.get("/dashboard/backorders")
+                assert re.search(r'data-total="[1-9]\d*"', queue.text), "the demo shop has waiting lines"
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+    assert "See it in the operations dashboard" not in (tmp_path / "out.log").read_text()

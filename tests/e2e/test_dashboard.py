@@ -356,3 +356,37 @@ def test_the_dashboard_in_a_browser(served: tuple[str, Shop]) -> None:
         tablet.screenshot(path=str(SCREENSHOTS / "dashboard-tablet.png"), full_page=True)
         assert problems == [], problems
         browser.close()
+
+
+def test_receive_and_close_short_from_a_purchase_order_page(shop: Shop) -> None:
+    keys = ops_shop(shop)
+    admin = logged_in(shop, keys["admin"])
+    token = csrf_of(admin.get("/dashboard/purchase-orders/P1").text)
+    got = admin.post("/dashboard/purchase-orders/P1/receive", data={"csrf": token, "qty_1": "3"},
+                     follow_redirects=False)
+    assert got.status_code == 303 and "Received+3+units" in got.headers["location"]
+    o1, o2 = s.get_order(shop, "O1")["lines"][0], s.get_order(shop, "O2")["lines"][0]
+    assert (o1["allocated"], o1["backordered"]) == (2, 0) and (o2["allocated"], o2["backordered"]) == (2, 1)
+    assert s.get_po(shop, "P1")["status"] == "received"
+    assert "Change ETA" not in admin.get("/dashboard/purchase-orders/P1").text  # nothing left to move
+    closed = admin.post("/dashboard/purchase-orders/P3/close", data={"csrf": token}, follow_redirects=False)
+    assert closed.status_code == 303 and s.get_po(shop, "P3")["status"] == "closed"
+    o4 = s.get_order(shop, "O4")["lines"][0]
+    assert o4["estimated"] and o4["backordered"] == 3  # now on KILN's lead time, never dropped
+    again = admin.post("/dashboard/purchase-orders/P3/close", data={"csrf": token})
+    assert again.status_code == 409 and "is closed" in again.text
+    assert s.check_ledger(shop)["ok"]
+
+
+def test_the_events_page_filters_and_shows_the_deliveries(shop: Shop) -> None:
+    keys = ops_shop(shop)
+    s.put_webhook(shop, "erp", "http://127.0.0.1:9/hook", ["order.placed"], "secret")
+    viewer = logged_in(shop, keys["viewer"])
+    page = viewer.get("/dashboard/events?type=order.placed").text
+    shown = re.findall(r'<tr data-type="([^"]+)" data-order="([^"]*)"', page)
+    assert sorted(shown) == [("order.placed", f"O{n}") for n in range(1, 7)]
+    o2 = viewer.get("/dashboard/events?order=O2").text
+    by_order = re.findall(r'<tr data-type="([^"]+)" data-order="([^"]*)"', o2)
+    assert by_order and {o for _, o in by_order} == {"O2"}
+    assert "<b>erp</b> → http://127.0.0.1:9/hook" in page
+    assert 'data-status="dead">0<' in page and "lines: 1" in o2
