@@ -275,19 +275,11 @@ def overview(request: Request, me: Session = SESSION) -> Response:
 
 def _queue_query(request: Request) -> dict[str, Any]:
     q = request.query_params
-    page = _whole(q.get("page", ""), "page")
+    page = _int(q.get("page", ""), "page", optional=True)
     return {"sku": q.get("sku", "").strip()[:64] or None, "supplier": q.get("supplier", "").strip()[:64] or None,
-            "min_age_days": _whole(q.get("min_age", ""), "min_age"), "at_risk": q.get("at_risk") in ("1", "on"),
+            "min_age_days": _int(q.get("min_age", ""), "min_age", optional=True),
+            "at_risk": q.get("at_risk") in ("1", "on"),
             "page": 1 if page is None else page}
-
-
-def _whole(text: str, what: str) -> int | None:
-    text = text.strip()
-    if not text:
-        return None
-    if not text.isdigit() or len(text) > 9:
-        raise InvalidInput(f"{what} must be a whole number (got {text!r:.20})")
-    return int(text)
 
 
 @dashboard.get("/backorders", response_class=HTMLResponse)
@@ -416,17 +408,18 @@ def change_eta(request: Request, po_id: str, line: int, form: Form = CHANGE) -> 
 
 @dashboard.post("/purchase-orders/{po_id}/receive")
 def receive(request: Request, po_id: str, form: Form = CHANGE) -> Response:
-    lines = []
+    lines: list[dict[str, Any]] = []
     for name in form:
         if name.startswith("qty_") and form.one(name):
             qty = form.number(name, f"received quantity of line {name[4:]}")
             if qty:
-                lines.append({"line": _whole(name[4:], "line") or 0, "qty": qty})
+                lines.append({"line": _int(name[4:], "line"), "qty": qty})
     if not lines:
         raise InvalidInput("enter the quantity received for at least one line")
     s.receive(_shop(request), po_id, lines)
+    units = sum(int(x["qty"]) for x in lines)
     return _done(f"/dashboard/purchase-orders/{po_id}",
-                 f"Received {sum(x['qty'] for x in lines)} units; waiting backorders were filled first.")
+                 f"Received {units} units; waiting backorders were filled first.")
 
 
 @dashboard.post("/purchase-orders/{po_id}/close")
