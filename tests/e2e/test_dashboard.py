@@ -141,6 +141,8 @@ def test_every_page_answers_admin_and_viewer_and_a_viewer_sees_no_action(shop: S
             assert 'name="csrf"' not in page.text and "hx-post" not in page.text
     admin_po = logged_in(shop, keys["admin"]).get("/dashboard/purchase-orders/P1").text
     assert "Preview" in admin_po and "Close P1 short" in admin_po
+    spoof = client.get("/dashboard?done=Call+0800+to+keep+your+account&sig=0123456789abcdef0123").text
+    assert "Call 0800" not in spoof  # a notice shows only when the server signed it
 
 
 def test_a_viewer_cannot_change_anything_nor_an_admin_without_the_form_token(shop: Shop) -> None:

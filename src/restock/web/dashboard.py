@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import escape
 
 from restock import services as s
 from restock.api.routes import _role, run_plan_in_background
@@ -108,6 +109,10 @@ SESSION = Depends(session)
 
 
 class Form(dict[str, list[str]]):
+    """A posted form; `token` is the poster's form token (it signs the notice shown after)."""
+
+    token = ""
+
     def one(self, name: str, default: str = "") -> str:
         return (self.get(name) or [default])[0].strip()
 
@@ -149,6 +154,7 @@ async def change(request: Request, me: Session = SESSION) -> Form:
     except ValueError:
         raise InvalidInput("the form has too many fields") from None
     form = Form(fields)
+    form.token = me.csrf
     sent = form.one("csrf") or request.headers.get("x-csrf-token", "")
     if not hmac.compare_digest(sent.encode(), me.csrf.encode()):
         raise Forbidden("this form is out of date: reload the page and try again")
@@ -170,19 +176,17 @@ def _local(path: str) -> str:
 
 def _page(request: Request, name: str, me: Session | None, code: int = 200, /, **context: Any) -> HTMLResponse:
     shop = _shop(request)
+    notice = request.query_params.get("done", "")
+    signed = me is not None and hmac.compare_digest(_signature(notice, me.csrf), request.query_params.get("sig", ""))
     return templates.TemplateResponse(request, f"dashboard/{name}", {
-        "me": me, "today": shop.clock.today(), "notice": request.query_params.get("done"),
+        "me": me, "today": shop.clock.today(), "notice": notice if signed else None,
         "day": _day_filter(shop.clock.today()), **context}, status_code=code)
 
 
 def _problem(request: Request, status: int, message: str) -> HTMLResponse:
     if request.headers.get("hx-request"):
-        return HTMLResponse(f'<p class="problem" role="alert">{_escape(message)}</p>', status_code=status)
+        return HTMLResponse(f'<p class="problem" role="alert">{escape(message)}</p>', status_code=status)
     return _page(request, "problem.html", None, status, status=status, message=message)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def _day_filter(today: date) -> Callable[[Any], str]:
@@ -194,9 +198,16 @@ def _day_filter(today: date) -> Callable[[Any], str]:
     return day
 
 
-def _done(path: str, notice: str) -> RedirectResponse:
-    # Post, then redirect: a reload does not send the change again.
-    return RedirectResponse(f"{path}?{urlencode({'done': notice[:300]})}", status_code=303)
+def _done(path: str, notice: str, form: Form) -> RedirectResponse:
+    """Post, then redirect: a reload does not send the change again. The notice rides
+    in the URL, signed, so that a link made elsewhere cannot put words on the page."""
+    notice = notice[:300]
+    return RedirectResponse(f"{path}?{urlencode({'done': notice, 'sig': _signature(notice, form.token)})}",
+                            status_code=303)
+
+
+def _signature(notice: str, token: str) -> str:
+    return hmac.new(token.encode(), notice.encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def _chart(x: list[str], series: list[dict[str, Any]], **options: Any) -> str:
@@ -314,7 +325,7 @@ def cancel_backorders(request: Request, me: Session = SESSION, form: Form = CHAN
     notice = f"Cancelled {n} waiting line{'s' if n != 1 else ''}; the customers are told."
     if done["skipped"]:
         notice += f" {len(done['skipped'])} had nothing waiting any more."
-    return _done("/dashboard/backorders", notice)
+    return _done("/dashboard/backorders", notice, form)
 
 
 # -- SKUs ------------------------------------------------------------------------------------
@@ -356,7 +367,7 @@ def save_sku(request: Request, sku: str, form: Form = CHANGE) -> Response:
                  "cancel_overdue": {"yes": True, "no": False}.get(form.one("cancel_overdue"))}
     s.put_sku(_shop(request), sku, form.one("name"), form.one("price"), form.one("unit_cost"),
               backorder, suppliers, form.number("reorder_point", "reorder point", optional=True))
-    return _done(f"/dashboard/skus/{sku}", "Saved. Waiting lines were promised again under the new settings.")
+    return _done(f"/dashboard/skus/{sku}", "Saved. Waiting lines were promised again under the new settings.", form)
 
 
 def _decimal(text: str, what: str) -> float:
@@ -403,7 +414,7 @@ def preview_eta(request: Request, po_id: str, line: int, me: Session = SESSION, 
 def change_eta(request: Request, po_id: str, line: int, form: Form = CHANGE) -> Response:
     s.change_eta(_shop(request), po_id, line, form.one("eta"))
     return _done(f"/dashboard/purchase-orders/{po_id}",
-                 f"The ETA of line {line} is now {form.one('eta')}. Every customer whose date moved is told.")
+                 f"The ETA of line {line} is now {form.one('eta')}. Every customer whose date moved is told.", form)
 
 
 @dashboard.post("/purchase-orders/{po_id}/receive")
@@ -419,14 +430,14 @@ def receive(request: Request, po_id: str, form: Form = CHANGE) -> Response:
     s.receive(_shop(request), po_id, lines)
     units = sum(int(x["qty"]) for x in lines)
     return _done(f"/dashboard/purchase-orders/{po_id}",
-                 f"Received {units} units; waiting backorders were filled first.")
+                 f"Received {units} units; waiting backorders were filled first.", form)
 
 
 @dashboard.post("/purchase-orders/{po_id}/close")
 def close_po(request: Request, po_id: str, form: Form = CHANGE) -> Response:
     s.close_po(_shop(request), po_id)
     return _done(f"/dashboard/purchase-orders/{po_id}",
-                 "Closed short: promises pegged to what will not come moved to the supplier's lead time.")
+                 "Closed short: promises pegged to what will not come moved to the supplier's lead time.", form)
 
 
 # -- events and deliveries ------------------------------------------------------------------
@@ -447,7 +458,7 @@ def events(request: Request, me: Session = SESSION, type: str = "", order: str =
 @dashboard.post("/deliveries/retry")
 def retry(request: Request, form: Form = CHANGE) -> Response:
     n = s.retry_deliveries(_shop(request), None, None)
-    return _done("/dashboard/events", f"{n} dead deliveries are due again.")
+    return _done("/dashboard/events", f"{n} dead deliveries are due again.", form)
 
 
 # -- plans --------------------------------------------------------------------------------------
@@ -485,4 +496,4 @@ def approve(request: Request, plan_id: str, form: Form = CHANGE) -> Response:
         raise InvalidInput("choose at least one suggestion to order")
     made = s.approve_plan(_shop(request), plan_id, skus_)
     ids = ", ".join(p["id"] for p in made["purchase_orders"])
-    return _done(f"/dashboard/plans/{plan_id}", f"Ordered: {ids}.")
+    return _done(f"/dashboard/plans/{plan_id}", f"Ordered: {ids}.", form)
