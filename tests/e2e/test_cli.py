@@ -220,7 +220,7 @@ def test_demo_serve_opens_the_dashboard_on_the_demo_shop(tmp_path: Path) -> None
             base = f"http://127.0.0.1:{port}"
             wait_until_up(base, 30)
             with httpx.Client(base_url=base) as client:
-                assert client.post("/dashboard/login", data={"key": key}).status_code == 200  # followed to the page
+                assert client.post("/dashboard/login", data={"key": key}).status_code == 303
                 overview = client.get("/dashboard")
                 assert overview.status_code == 200 and "Open backorders" in overview.text
                 queue = client.get("/dashboard/backorders")
