@@ -264,15 +264,19 @@ def create_plan(request: Request, body: schemas.PlanIn | None = None,
                                      "backorder_rate_alert"}, exclude_none=True)
     made = idempotent(_shop(request), idem, s.create_plan, body.service_level, body.horizon_days, body.skus,
                       body.fill_rate, body.review_days, **costs)
-    threading.Thread(target=run_plan_in_background, args=(_shop(request), made["id"]), name="restock-plan",
-                     daemon=True).start()
+    run_plan_in_background(_shop(request), made["id"])
     return JSONResponse(made, status_code=202)
 
 
 def run_plan_in_background(shop: Shop, plan_id: str) -> None:
-    # A repeat of the request (same Idempotency-Key) starts a thread that finds the plan taken and stops.
-    with contextlib.suppress(Exception):  # the failure is stored on the plan: GET /v1/plans/{id} shows it
-        s.run_plan(shop, plan_id)
+    """Run a plan on a thread of its own (the API and the dashboard). A repeat of the request
+    (same Idempotency-Key) starts a thread that finds the plan taken and stops."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):  # the failure is stored on the plan: GET /v1/plans/{id} shows it
+            s.run_plan(shop, plan_id)
+
+    threading.Thread(target=run, name="restock-plan", daemon=True).start()
 
 
 @router.get("/v1/plans/{plan_id}", dependencies=[READ])

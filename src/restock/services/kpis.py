@@ -43,11 +43,11 @@ def kpis(uow: UnitOfWork, from_: Any = None, to: Any = None) -> dict[str, Any]:
     return {
         "from": start.isoformat(), "to": end.isoformat(),
         "lines_placed": lines, "units_ordered": int(units),
-        "backorder_rate": _ratio(backordered_lines, lines),
-        "fill_rate": _ratio(units_from_stock, units),
-        "promises_kept": _ratio(kept, shipped), "lines_shipped": shipped,
+        "backorder_rate": ratio(backordered_lines, lines),
+        "fill_rate": ratio(units_from_stock, units),
+        "promises_kept": ratio(kept, shipped), "lines_shipped": shipped,
         **_open_backorders(uow),
-        "delay_notices_per_backordered_line": _ratio(delays, backordered_lines),
+        "delay_notices_per_backordered_line": ratio(delays, backordered_lines),
         "backorders_cancelled": cancelled,
         "shipments": _shipments(uow, lo, hi),
     }
@@ -67,7 +67,7 @@ def _shipments(uow: UnitOfWork, lo: datetime, hi: datetime) -> dict[str, int]:
     return {"shipped": shipped, "orders_split": split, "ready": ready, "held_for_release": held}
 
 
-def _ratio(part: int, whole: int) -> float | None:
+def ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
@@ -77,9 +77,9 @@ def _open_backorders(uow: UnitOfWork) -> dict[str, Any]:
     ol = order_lines.c
     counts = []
     for n, (low, high, _) in enumerate(AGE_BUCKETS):
-        placed = sa.true() if n == 0 else ol.placed_at < _midnight(uow.today - timedelta(days=low - 1))
+        placed = sa.true() if n == 0 else ol.placed_at < midnight(uow.today - timedelta(days=low - 1))
         if high is not None:
-            placed = placed & (ol.placed_at >= _midnight(uow.today - timedelta(days=high)))
+            placed = placed & (ol.placed_at >= midnight(uow.today - timedelta(days=high)))
         counts.append(sa.func.count().filter(placed))
     lines, units, *ages = uow.execute(sa.select(
         sa.func.count(), sa.func.coalesce(sa.func.sum(ol.qty_backordered), 0), *counts,
@@ -88,7 +88,7 @@ def _open_backorders(uow: UnitOfWork) -> dict[str, Any]:
             "backorder_age_days": {label: n for (*_, label), n in zip(AGE_BUCKETS, ages, strict=True)}}
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
     return datetime.combine(day, time())
 
 

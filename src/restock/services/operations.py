@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from restock.errors import InvalidInput, NotFound
 from restock.services import validate as v
+from restock.services.kpis import midnight, ratio
 from restock.services.orders import cancel_units
+from restock.services.webhooks import EVENT_TYPES as WEBHOOK_EVENT_TYPES
 from restock.storage.books import handling_days
 from restock.storage.tables import (
     DEFAULT_LOCATION,
@@ -46,10 +48,6 @@ _qty_open = pl.qty - pl.qty_received - pl.qty_closed
 _PRIORITY = (ol.promised_date, ol.placed_at, ol.id)
 QUEUE_PAGE = 100
 TREND_WEEKS = 12
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time())
 
 
 def _days_before(uow: UnitOfWork, column: Any, days: int) -> Any:
@@ -98,7 +96,7 @@ def _queue_filter(uow: UnitOfWork, sku: str | None, supplier: str | None, min_ag
         where &= _waits_for_supplier(v.code(supplier, "supplier"))
     if min_age_days:
         # Age is whole days since the day of placement.
-        where &= ol.placed_at < _midnight(uow.today - timedelta(days=min_age_days - 1))
+        where &= ol.placed_at < midnight(uow.today - timedelta(days=min_age_days - 1))
     if at_risk:
         where &= _at_risk(uow)
     return where
@@ -328,7 +326,7 @@ def kpi_trend(uow: UnitOfWork, weeks: int = TREND_WEEKS, today: bool = True) -> 
     for r in uow.execute(sa.select(day.label("day"), sa.func.count(),
                                    sa.func.count().filter(ol.backordered_at_placement > 0),
                                    sa.func.sum(ol.qty), sa.func.sum(ol.allocated_at_placement))
-                         .where(ol.placed_at >= _midnight(start)).group_by(day)):
+                         .where(ol.placed_at >= midnight(start)).group_by(day)):
         week = week_of.get(_day(r.day))
         if week is not None:
             for i, value in enumerate(r[1:]):
@@ -346,8 +344,8 @@ def kpi_trend(uow: UnitOfWork, weeks: int = TREND_WEEKS, today: bool = True) -> 
         lines, backordered, units, from_stock = placed[w]
         sent, kept = shipped[w]
         weekly.append({"week_ending": (start + timedelta(days=7 * w + 6)).isoformat(),
-                       "backorder_rate": _ratio(backordered, lines), "fill_rate": _ratio(from_stock, units),
-                       "promises_kept": _ratio(kept, sent), "lines_placed": lines})
+                       "backorder_rate": ratio(backordered, lines), "fill_rate": ratio(from_stock, units),
+                       "promises_kept": ratio(kept, sent), "lines_placed": lines})
     daily = [{"day": r.day.isoformat(), "open_backorders": r.open_backorders,
               "open_backorder_units": r.open_backorder_units, "average_age_days": r.average_age_days,
               "at_risk": r.at_risk}
@@ -357,10 +355,6 @@ def kpi_trend(uow: UnitOfWork, weeks: int = TREND_WEEKS, today: bool = True) -> 
     if today:
         daily.append({"day": uow.today.isoformat(), **_today(uow)})
     return {"weekly": weekly, "daily": daily}
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 def _today(uow: UnitOfWork) -> dict[str, Any]:
@@ -387,10 +381,7 @@ def record_day(uow: UnitOfWork) -> dict[str, Any]:
 
 # -- logs ---------------------------------------------------------------------------------
 
-EVENT_TYPES = ("order.placed", "line.backordered", "line.allocated", "line.cancelled", "promise.delayed",
-               "promise.advanced", "shipment.shipped", "backorder.cancelled", "backorder.overdue",
-               "sku.back_in_stock", "stock.below_reorder_point", "purchase_order.created",
-               "purchase_order.eta_changed", "purchase_order.received", "purchase_order.closed")
+EVENT_TYPES = tuple(sorted(WEBHOOK_EVENT_TYPES))
 
 
 @read_only

@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -33,6 +32,7 @@ from markupsafe import escape
 
 from restock import services as s
 from restock.api.routes import _role, run_plan_in_background
+from restock.domain.policy import Mode
 from restock.errors import Forbidden, InvalidInput, RestockError
 from restock.notify.emails import environment
 from restock.shop import Shop
@@ -349,7 +349,7 @@ def sku(request: Request, sku: str, me: Session = SESSION) -> Response:
     ], stepped=True, height=260)
     return _page(request, "sku.html", me, sku=view, projection=projection, chart=chart,
                  queue=s.backorder_queue(shop, sku=sku, size=200), suppliers=s.list_suppliers(shop),
-                 modes=("deny", "inbound", "allow", "preorder"))
+                 modes=[m.value for m in Mode])
 
 
 @dashboard.post("/skus/{sku}", response_class=HTMLResponse)
@@ -474,8 +474,7 @@ def new_plan(request: Request, form: Form = CHANGE) -> Response:
     shop = _shop(request)
     made = s.create_plan(shop, form.share("service_level", "service level"),
                          form.number("horizon_days", "horizon"))
-    threading.Thread(target=run_plan_in_background, args=(shop, made["id"]), name="restock-plan",
-                     daemon=True).start()
+    run_plan_in_background(shop, made["id"])
     return RedirectResponse(f"/dashboard/plans/{made['id']}", status_code=303)
 
 
